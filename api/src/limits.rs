@@ -1,0 +1,38 @@
+use serde::{Deserialize, Serialize};
+
+/// The limits a task asks for. A field left out takes the server's default;
+/// a field above the server's maximum is refused, never silently lowered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Fuel: roughly one unit per WebAssembly instruction executed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    /// Linear memory, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Wall-clock time, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Bytes of stdout kept; the rest is dropped and the result flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout_bytes: Option<u64>,
+    /// Bytes of stderr kept; the rest is dropped and the result flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_bytes: Option<u64>,
+    /// Files the guest may hold open at once, beyond its standard streams
+    /// and the directories it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u32>,
+}
+
+/// The limits a task actually ran under, every one of them set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedLimits {
+    pub fuel: u64,
+    pub memory_bytes: u64,
+    pub timeout_ms: u64,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+    pub open_files: u32,
+}

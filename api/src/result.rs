@@ -1,0 +1,61 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{AppliedLimits, Output};
+
+/// Why a task stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The guest finished with exit code 0.
+    Succeeded,
+    /// The guest finished with a non-zero exit code.
+    Exited,
+    /// The guest used all the fuel it was given.
+    OutOfFuel,
+    /// The guest ran past its wall-clock timeout.
+    TimedOut,
+    /// The guest tried to grow its memory past its limit.
+    MemoryExceeded,
+    /// The guest faulted (unreachable, out-of-bounds access, stack overflow...).
+    Trapped,
+    /// Somebody cancelled the task.
+    Cancelled,
+    /// The module could not be compiled or linked.
+    InvalidModule,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Exited => "exited",
+            Outcome::OutOfFuel => "out_of_fuel",
+            Outcome::TimedOut => "timed_out",
+            Outcome::MemoryExceeded => "memory_exceeded",
+            Outcome::Trapped => "trapped",
+            Outcome::Cancelled => "cancelled",
+            Outcome::InvalidModule => "invalid_module",
+        }
+    }
+}
+
+/// Everything sandrun records about one run of a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    pub outcome: Outcome,
+    /// The trap message for `trapped`, the reason for `invalid_module`, what
+    /// ran out for the other limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The guest's exit code, when it exited by itself.
+    pub exit_code: Option<i32>,
+    pub stdout: Output,
+    pub stderr: Output,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub fuel_used: u64,
+    pub wall_time_ms: f64,
+    /// The largest linear memory the guest had, in bytes.
+    pub peak_memory_bytes: u64,
+    pub limits: AppliedLimits,
+}

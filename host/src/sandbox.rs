@@ -1,0 +1,195 @@
+//! The sandbox engine: one wasmtime engine per process, compiled modules
+//! shared by every task, and a fresh instance for each task so that nothing
+//! one task does is visible to the next.
+//!
+//! A guest gets only what it was given: its arguments, environment and
+//! stdin, its input files read-only under `/input`, a private `/tmp`, and
+//! for Python the standard library. No host files, network or processes.
+//! Every limit is enforced by the host, not by the guest's cooperation.
+
+mod engine;
+mod error;
+mod execute;
+mod guest_memory;
+mod limits;
+mod module_cache;
+mod open_files;
+mod output;
+mod poll;
+mod stop;
+mod task;
+mod wasi_errno;
+mod workspace;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use wasmtime::{Caller, Engine, InstancePre, Linker, Module};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+pub use error::{SandboxError, TaskError};
+pub use limits::{LimitError, LimitPolicy};
+pub use stop::CancelHandle;
+pub use task::{Source, Task};
+
+use crate::home::Home;
+use crate::progress::Progress;
+use crate::runtime::Installed;
+use engine::EpochTicker;
+use limits::MemoryLimiter;
+use module_cache::{ModuleCache, sha256_hex};
+use open_files::OpenFiles;
+use stop::StopSignal;
+
+/// Everything the host keeps for one running task.
+struct TaskState {
+    wasi: WasiP1Ctx,
+    limiter: MemoryLimiter,
+    stop: StopSignal,
+    clock: execute::TaskClock,
+    open_files: OpenFiles,
+}
+
+/// How a module is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// A WASI command: `_start()`, exit code through `proc_exit`.
+    Start,
+    /// A reactor: `_initialize()` if present, then `run() -> i32`.
+    Run,
+}
+
+/// A module linked against the sandbox's imports, ready to instantiate.
+struct Prepared {
+    pre: InstancePre<TaskState>,
+    entry: Entry,
+}
+
+struct PythonRuntime {
+    prepared: Prepared,
+    installed: Installed,
+}
+
+/// Runs tasks. Cheap to share between threads; each `run` uses its own store.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<TaskState>,
+    cache: ModuleCache,
+    policy: LimitPolicy,
+    python: OnceLock<PythonRuntime>,
+    modules: Mutex<HashMap<String, Arc<Prepared>>>,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    pub fn new(home: &Home, policy: LimitPolicy) -> Result<Self, SandboxError> {
+        let engine = engine::new_engine().map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        let linker = link(&engine).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        let ticker = EpochTicker::start(engine.clone()).map_err(SandboxError::Thread)?;
+        Ok(Sandbox {
+            cache: ModuleCache::new(&engine, home.module_cache()),
+            engine,
+            linker,
+            policy,
+            python: OnceLock::new(),
+            modules: Mutex::new(HashMap::new()),
+            _ticker: ticker,
+        })
+    }
+
+    pub fn policy(&self) -> &LimitPolicy {
+        &self.policy
+    }
+
+    /// Load the Python runtime (compiling it on the machine's first use).
+    /// Tasks for Python fail with [`TaskError::RuntimeNotLoaded`] until then.
+    pub fn load_python(
+        &self,
+        installed: &Installed,
+        progress: &dyn Progress,
+    ) -> Result<(), SandboxError> {
+        if self.python.get().is_some() {
+            return Ok(());
+        }
+        let path = installed.module_path();
+        let wasm = std::fs::read(&path).map_err(|source| SandboxError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let what = format!("the {} runtime", installed.manifest.name);
+        let module = self
+            .cache
+            .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
+        let prepared = self.prepare(&module)?;
+        let _ = self.python.set(PythonRuntime {
+            prepared,
+            installed: installed.clone(),
+        });
+        Ok(())
+    }
+
+    /// A wasm task's module, compiled and linked once per distinct module.
+    fn wasm_module(&self, wasm: &[u8]) -> Result<Arc<Prepared>, SandboxError> {
+        let hash = sha256_hex(wasm);
+        if let Some(found) = self
+            .modules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
+            return Ok(found.clone());
+        }
+        let module = self
+            .cache
+            .load(wasm, &hash, "the module", &crate::progress::Silent)?;
+        let prepared = Arc::new(self.prepare(&module)?);
+        self.modules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash, prepared.clone());
+        Ok(prepared)
+    }
+
+    fn prepare(&self, module: &Module) -> Result<Prepared, SandboxError> {
+        let entry = if module.get_export("_start").is_some() {
+            Entry::Start
+        } else if module.get_export("run").is_some() {
+            Entry::Run
+        } else {
+            return Err(SandboxError::InvalidModule(
+                "the module exports neither `_start` (a WASI command) nor `run`".into(),
+            ));
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(module)
+            .map_err(|e| SandboxError::InvalidModule(format!("{e:#}")))?;
+        Ok(Prepared { pre, entry })
+    }
+}
+
+/// The imports every guest may use: WASI preview1, with the host's own
+/// `poll_oneoff` and open-file accounting, and `host.call`.
+fn link(engine: &Engine) -> wasmtime::Result<Linker<TaskState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut TaskState| &mut state.wasi)?;
+    linker.allow_shadowing(true);
+    poll::define(&mut linker)?;
+    open_files::define(&mut linker)?;
+    // Host calls get their meaning with the guest SDK; until then every call
+    // is refused.
+    linker.func_wrap(
+        "host",
+        "call",
+        |_: Caller<'_, TaskState>, _: i32, _: i32, _: i32, _: i32| -> i32 { -1 },
+    )?;
+    Ok(linker)
+}

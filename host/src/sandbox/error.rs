@@ -1,0 +1,43 @@
+use std::io;
+use std::path::PathBuf;
+
+use sandrun_api::Runtime;
+
+use super::LimitError;
+
+/// Failures of the sandbox itself, or of a module it was asked to load.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot configure wasmtime: {0}")]
+    Engine(String),
+    #[error("cannot start the epoch thread: {0}")]
+    Thread(io::Error),
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("invalid module: {0}")]
+    InvalidModule(String),
+}
+
+/// Why a task was refused before its guest ran. A guest's own failures are
+/// never errors: they are results.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    #[error("input file name `{name}` is not allowed: {why}")]
+    BadInputName { name: String, why: &'static str },
+    #[error("{what} contains a NUL byte")]
+    NulByte { what: String },
+    #[error(
+        "environment variable name `{0}` is not allowed: it must be non-empty and contain no `=`"
+    )]
+    BadEnvName(String),
+    #[error("the {0} runtime is not loaded")]
+    RuntimeNotLoaded(Runtime),
+    #[error("cannot prepare the task's directories: {0}")]
+    Workspace(io::Error),
+    #[error("cannot start the task's thread: {0}")]
+    Thread(io::Error),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+}

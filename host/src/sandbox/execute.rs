@@ -1,0 +1,298 @@
+//! Running one task: a fresh store and instance, the limits armed, the guest
+//! run on a thread with room for its stack, and whatever stopped it turned
+//! into an outcome.
+
+use std::time::{Duration, Instant};
+
+use sandrun_api::{AppliedLimits, Outcome, Output, Runtime, TaskResult};
+use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
+
+use super::engine::HOST_THREAD_STACK;
+use super::limits::MemoryLimiter;
+use super::open_files::OpenFiles;
+use super::output::CappedOutput;
+use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
+use super::workspace::Workspace;
+use super::{Entry, Prepared, Sandbox, SandboxError, Source, Task, TaskError, TaskState};
+
+/// The guest's monotonic clock, counting from the task's start; the host's
+/// `poll_oneoff` reads the same origin for absolute waits.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskClock {
+    origin: Instant,
+}
+
+impl TaskClock {
+    pub fn elapsed_nanos(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+}
+
+impl HostMonotonicClock for TaskClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        self.elapsed_nanos()
+    }
+}
+
+/// How the guest ended, before the bookkeeping is added.
+struct Ending {
+    outcome: Outcome,
+    exit_code: Option<i32>,
+    message: Option<String>,
+}
+
+impl Sandbox {
+    /// Run `task` to its end. Errors mean the task was refused before its
+    /// guest started; everything a guest does, including faults, is a result.
+    pub fn run(&self, task: &Task, cancel: &CancelHandle) -> Result<TaskResult, TaskError> {
+        let limits = self.policy.resolve(&task.limits)?;
+        check_strings(task)?;
+        let started = Instant::now();
+        let prepared = match &task.source {
+            Source::Python { .. } => None,
+            Source::Wasm { module } => match self.wasm_module(module) {
+                Ok(p) => Some(p),
+                Err(SandboxError::InvalidModule(reason)) => {
+                    let ending = Ending {
+                        outcome: Outcome::InvalidModule,
+                        exit_code: None,
+                        message: Some(reason),
+                    };
+                    return Ok(unrun(ending, limits, started));
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let workspace = Workspace::create(&task.files)?;
+        // The guest's wasm stack lives on the native stack of the thread that
+        // calls into it, so each task gets a thread with room for it.
+        std::thread::scope(|scope| {
+            let runner = std::thread::Builder::new()
+                .name("sandrun-task".into())
+                .stack_size(HOST_THREAD_STACK)
+                .spawn_scoped(scope, || {
+                    self.execute(
+                        task,
+                        prepared.as_deref(),
+                        &workspace,
+                        limits,
+                        cancel,
+                        started,
+                    )
+                })
+                .map_err(TaskError::Thread)?;
+            runner
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    fn execute(
+        &self,
+        task: &Task,
+        wasm: Option<&Prepared>,
+        workspace: &Workspace,
+        limits: AppliedLimits,
+        cancel: &CancelHandle,
+        started: Instant,
+    ) -> Result<TaskResult, TaskError> {
+        let stdout = CappedOutput::new(limits.stdout_bytes);
+        let stderr = CappedOutput::new(limits.stderr_bytes);
+        let clock = TaskClock { origin: started };
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdin(MemoryInputPipe::new(task.stdin.clone()))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .monotonic_clock(clock);
+        let preopen_err =
+            |e: wasmtime::Error| TaskError::Workspace(std::io::Error::other(e.to_string()));
+        let prepared = match &task.source {
+            Source::Python { code } => {
+                let python = self
+                    .python
+                    .get()
+                    .ok_or(TaskError::RuntimeNotLoaded(Runtime::Python))?;
+                let guest = &python.installed.manifest.guest;
+                wasi.arg(&guest.argv0).arg("-c").arg(code);
+                wasi.envs(&guest.env.iter().collect::<Vec<_>>());
+                // The interpreter finds its standard library through the
+                // first preopen.
+                wasi.preopened_dir(
+                    python.installed.stdlib_dir(),
+                    python.installed.manifest.stdlib_guest_dir(),
+                    FsPerms::ReadOnly,
+                )
+                .map_err(preopen_err)?;
+                &python.prepared
+            }
+            Source::Wasm { .. } => {
+                wasi.arg("main.wasm");
+                wasm.expect("wasm tasks are prepared before they run")
+            }
+        };
+        wasi.args(&task.args);
+        wasi.envs(&task.env.iter().collect::<Vec<_>>());
+        wasi.preopened_dir(workspace.input(), "/input", FsPerms::ReadOnly)
+            .map_err(preopen_err)?;
+        wasi.preopened_dir(workspace.tmp(), "/tmp", FsPerms::ReadWrite)
+            .map_err(preopen_err)?;
+
+        let deadline = started + Duration::from_millis(limits.timeout_ms);
+        let state = TaskState {
+            wasi: wasi.build_p1(),
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            stop: StopSignal::new(cancel.clone(), deadline),
+            clock,
+            open_files: OpenFiles::new(limits.open_files),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_fuel(limits.fuel).expect("fuel metering is on");
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            ctx.data().stop.check()?;
+            Ok(UpdateDeadline::Continue(1))
+        });
+
+        let ending = match call_guest(&mut store, prepared) {
+            Ok(code) => exited(code),
+            Err(error) => classify(error, &limits),
+        };
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let peak = store.data().limiter.peak();
+        drop(store);
+        let (out, out_truncated) = stdout.take();
+        let (err, err_truncated) = stderr.take();
+        Ok(TaskResult {
+            outcome: ending.outcome,
+            message: ending.message,
+            exit_code: ending.exit_code,
+            stdout: Output(out),
+            stderr: Output(err),
+            stdout_truncated: out_truncated,
+            stderr_truncated: err_truncated,
+            fuel_used: limits.fuel - fuel_left,
+            wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
+            peak_memory_bytes: peak,
+            limits,
+        })
+    }
+}
+
+/// Instantiate and start the guest; its exit code on a normal return.
+fn call_guest(store: &mut Store<TaskState>, prepared: &Prepared) -> wasmtime::Result<i32> {
+    let instance = prepared.pre.instantiate(&mut *store)?;
+    if let Ok(init) = instance.get_typed_func::<(), ()>(&mut *store, "_initialize") {
+        init.call(&mut *store, ())?;
+    }
+    match prepared.entry {
+        Entry::Start => {
+            instance
+                .get_typed_func::<(), ()>(&mut *store, "_start")?
+                .call(&mut *store, ())?;
+            Ok(0)
+        }
+        Entry::Run => instance
+            .get_typed_func::<(), i32>(&mut *store, "run")?
+            .call(&mut *store, ()),
+    }
+}
+
+fn exited(code: i32) -> Ending {
+    let outcome = if code == 0 {
+        Outcome::Succeeded
+    } else {
+        Outcome::Exited
+    };
+    Ending {
+        outcome,
+        exit_code: Some(code),
+        message: None,
+    }
+}
+
+/// Turn whatever unwound the guest into an outcome.
+fn classify(error: wasmtime::Error, limits: &AppliedLimits) -> Ending {
+    let stopped = |outcome, message: String| Ending {
+        outcome,
+        exit_code: None,
+        message: Some(message),
+    };
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return exited(exit.0);
+    }
+    let timeout = humantime::format_duration(Duration::from_millis(limits.timeout_ms));
+    if let Some(Stopped(reason)) = error.downcast_ref::<Stopped>() {
+        return match reason {
+            StopReason::TimedOut => stopped(
+                Outcome::TimedOut,
+                format!("wall-clock timeout of {timeout} reached"),
+            ),
+            StopReason::Cancelled => stopped(Outcome::Cancelled, "cancelled".into()),
+            StopReason::MemoryExceeded => stopped(
+                Outcome::MemoryExceeded,
+                format!(
+                    "memory limit of {} exceeded",
+                    bytesize::ByteSize(limits.memory_bytes).display().iec()
+                ),
+            ),
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => stopped(
+            Outcome::OutOfFuel,
+            format!("all {} units of fuel used", limits.fuel),
+        ),
+        Some(Trap::Interrupt) => stopped(
+            Outcome::TimedOut,
+            format!("wall-clock timeout of {timeout} reached"),
+        ),
+        Some(trap) => stopped(Outcome::Trapped, trap.to_string()),
+        None => stopped(Outcome::Trapped, format!("{error:#}")),
+    }
+}
+
+/// The result of a task whose guest never started.
+fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult {
+    TaskResult {
+        outcome: ending.outcome,
+        message: ending.message,
+        exit_code: ending.exit_code,
+        stdout: Output::default(),
+        stderr: Output::default(),
+        stdout_truncated: false,
+        stderr_truncated: false,
+        fuel_used: 0,
+        wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
+        peak_memory_bytes: 0,
+        limits,
+    }
+}
+
+/// WASI passes arguments and variables as C strings.
+fn check_strings(task: &Task) -> Result<(), TaskError> {
+    let nul = |what: String| TaskError::NulByte { what };
+    if let Source::Python { code } = &task.source
+        && code.contains('\0')
+    {
+        return Err(nul("the code".into()));
+    }
+    if let Some(i) = task.args.iter().position(|a| a.contains('\0')) {
+        return Err(nul(format!("argument {}", i + 1)));
+    }
+    for (name, value) in &task.env {
+        if name.is_empty() || name.contains('=') {
+            return Err(TaskError::BadEnvName(name.clone()));
+        }
+        if name.contains('\0') || value.contains('\0') {
+            return Err(nul(format!("environment variable `{name}`")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+use bytesize::ByteSize;
+use sandrun_api::{AppliedLimits, Limits};
+use wasmtime::ResourceLimiter;
+
+use super::stop::{StopReason, Stopped};
+
+/// The defaults a task gets and the most it may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitPolicy {
+    pub defaults: AppliedLimits,
+    pub maximum: AppliedLimits,
+}
+
+impl Default for LimitPolicy {
+    fn default() -> Self {
+        const MIB: u64 = 1 << 20;
+        LimitPolicy {
+            defaults: AppliedLimits {
+                fuel: 50_000_000_000,
+                memory_bytes: 512 * MIB,
+                timeout_ms: 30_000,
+                stdout_bytes: MIB,
+                stderr_bytes: MIB,
+                open_files: 64,
+            },
+            maximum: AppliedLimits {
+                fuel: 5_000_000_000_000,
+                memory_bytes: 4096 * MIB,
+                timeout_ms: 3_600_000,
+                stdout_bytes: 64 * MIB,
+                stderr_bytes: 64 * MIB,
+                open_files: 1024,
+            },
+        }
+    }
+}
+
+/// A requested limit the policy does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error("{field} {requested} is above the maximum of {maximum}")]
+    AboveMaximum {
+        field: &'static str,
+        requested: String,
+        maximum: String,
+    },
+    #[error("{field} must be greater than zero")]
+    Zero { field: &'static str },
+}
+
+impl LimitPolicy {
+    /// The limits a task runs under: each requested value, checked against
+    /// the maximum, or the default.
+    pub fn resolve(&self, requested: &Limits) -> Result<AppliedLimits, LimitError> {
+        fn pick(
+            field: &'static str,
+            requested: Option<u64>,
+            default: u64,
+            maximum: u64,
+            show: fn(u64) -> String,
+        ) -> Result<u64, LimitError> {
+            match requested {
+                None => Ok(default),
+                Some(0) => Err(LimitError::Zero { field }),
+                Some(v) if v > maximum => Err(LimitError::AboveMaximum {
+                    field,
+                    requested: show(v),
+                    maximum: show(maximum),
+                }),
+                Some(v) => Ok(v),
+            }
+        }
+        let count = |v: u64| v.to_string();
+        let bytes = |v: u64| ByteSize(v).display().iec().to_string();
+        let millis =
+            |v: u64| humantime::format_duration(std::time::Duration::from_millis(v)).to_string();
+        let (d, m) = (&self.defaults, &self.maximum);
+        Ok(AppliedLimits {
+            fuel: pick("fuel", requested.fuel, d.fuel, m.fuel, count)?,
+            memory_bytes: pick(
+                "memory",
+                requested.memory_bytes,
+                d.memory_bytes,
+                m.memory_bytes,
+                bytes,
+            )?,
+            timeout_ms: pick(
+                "timeout",
+                requested.timeout_ms,
+                d.timeout_ms,
+                m.timeout_ms,
+                millis,
+            )?,
+            stdout_bytes: pick(
+                "stdout limit",
+                requested.stdout_bytes,
+                d.stdout_bytes,
+                m.stdout_bytes,
+                bytes,
+            )?,
+            stderr_bytes: pick(
+                "stderr limit",
+                requested.stderr_bytes,
+                d.stderr_bytes,
+                m.stderr_bytes,
+                bytes,
+            )?,
+            open_files: pick(
+                "open files",
+                requested.open_files.map(u64::from),
+                d.open_files.into(),
+                m.open_files.into(),
+                count,
+            )? as u32,
+        })
+    }
+}
+
+/// Caps a guest's linear memory and remembers the largest size it reached.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    limit: usize,
+    peak: usize,
+}
+
+/// Tables hold function references; Python needs tens of thousands.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl MemoryLimiter {
+    pub fn new(limit_bytes: u64) -> Self {
+        MemoryLimiter {
+            limit: usize::try_from(limit_bytes).unwrap_or(usize::MAX),
+            peak: 0,
+        }
+    }
+
+    pub fn peak(&self) -> u64 {
+        self.peak as u64
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            // A trap, not a failed grow: a guest that catches its allocation
+            // failure would otherwise hide that it hit the limit.
+            return Err(Stopped(StopReason::MemoryExceeded).into());
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

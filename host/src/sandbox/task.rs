@@ -1,0 +1,60 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sandrun_api::{Limits, Runtime};
+
+/// What a task runs.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Python source code, run as `python -c CODE ARGS...`.
+    Python { code: String },
+    /// The bytes of a wasm32-wasip1 module: a command (`_start`) or a module
+    /// exporting `run() -> i32`.
+    Wasm { module: Arc<[u8]> },
+}
+
+impl Source {
+    pub fn runtime(&self) -> Runtime {
+        match self {
+            Source::Python { .. } => Runtime::Python,
+            Source::Wasm { .. } => Runtime::Wasm,
+        }
+    }
+}
+
+/// One unit of work for the sandbox.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub source: Source,
+    pub stdin: Vec<u8>,
+    /// Arguments after the program name.
+    pub args: Vec<String>,
+    /// The guest's whole environment (plus the runtime's own variables).
+    pub env: BTreeMap<String, String>,
+    /// Files the guest finds read-only under `/input`, by relative path.
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub limits: Limits,
+}
+
+impl Task {
+    pub fn new(source: Source) -> Self {
+        Task {
+            source,
+            stdin: Vec::new(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            files: BTreeMap::new(),
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn python(code: impl Into<String>) -> Self {
+        Task::new(Source::Python { code: code.into() })
+    }
+
+    pub fn wasm(module: impl Into<Arc<[u8]>>) -> Self {
+        Task::new(Source::Wasm {
+            module: module.into(),
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! sandrun's test suite: one binary, so the crate links once, and one
+//! sandbox with the real Python runtime shared by every test.
+
+mod cli;
+mod escape;
+mod limits;
+mod module_cache;
+mod python;
+mod runtime_install;
+mod support;
+mod wasm_modules;

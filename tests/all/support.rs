@@ -1,0 +1,63 @@
+//! What every test shares: the data directory (runtime and compiled-module
+//! cache survive between runs) and one loaded sandbox.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use sandrun::home::Home;
+use sandrun::progress::Silent;
+use sandrun::runtime;
+use sandrun::sandbox::{CancelHandle, LimitPolicy, Sandbox, Task};
+use sandrun_api::TaskResult;
+
+/// `$SANDRUN_HOME`, else a directory under cargo's target dir, so that the
+/// runtime is downloaded and compiled once, not once per run.
+pub fn home() -> Home {
+    match std::env::var_os("SANDRUN_HOME") {
+        Some(dir) if !dir.is_empty() => Home::new(dir),
+        _ => Home::new(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandrun-home")),
+    }
+}
+
+/// The shared sandbox, with Python installed (through pip, as a user's
+/// first run does) and loaded.
+pub fn sandbox() -> &'static Sandbox {
+    static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
+    SANDBOX.get_or_init(|| {
+        let home = home();
+        let sandbox = Sandbox::new(&home, LimitPolicy::default()).expect("sandbox");
+        let installed = runtime::ensure(&home, "python", &Silent).expect("python runtime installs");
+        sandbox
+            .load_python(&installed, &Silent)
+            .expect("python runtime loads");
+        sandbox
+    })
+}
+
+pub fn run(task: &Task) -> TaskResult {
+    sandbox()
+        .run(task, &CancelHandle::new())
+        .expect("the task is accepted")
+}
+
+pub fn python(code: &str) -> TaskResult {
+    run(&Task::python(code))
+}
+
+pub fn stdout(result: &TaskResult) -> String {
+    result.stdout.to_string_lossy()
+}
+
+pub fn stderr(result: &TaskResult) -> String {
+    result.stderr.to_string_lossy()
+}
+
+/// A fresh, empty data directory for tests that install or cache on their own.
+pub fn fresh_home() -> (tempfile::TempDir, Home) {
+    let dir = tempfile::Builder::new()
+        .prefix("home-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp dir");
+    let home = Home::new(dir.path());
+    (dir, home)
+}

@@ -1,0 +1,49 @@
+//! Compiles the guest modules under `wasm/` for wasm32-wasip1, so tests run
+//! real modules built from source in this repository.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const GUESTS: &[&str] = &["echo"];
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
+    let project = manifest_dir.join("wasm");
+    println!("cargo:rerun-if-changed={}", project.display());
+
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = out_dir.join("target");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--manifest-path",
+        ])
+        .arg(project.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags and target are not the guests'.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("cannot run cargo to build the guest modules");
+    assert!(
+        status.success(),
+        "building the guest modules failed; is the target installed? `rustup target add wasm32-wasip1`"
+    );
+    for guest in GUESTS {
+        let path = target_dir
+            .join("wasm32-wasip1/release")
+            .join(format!("{guest}.wasm"));
+        println!(
+            "cargo:rustc-env=SANDRUN_GUEST_{}={}",
+            guest.to_uppercase(),
+            path.display()
+        );
+    }
+}
