@@ -142,6 +142,11 @@ fn pip_download(
         if stderr.contains("No module named pip") {
             return Err(RuntimeError::PipMissing);
         }
+        if stderr.contains("No space left on device") {
+            return Err(RuntimeError::NoSpace {
+                path: staging.to_owned(),
+            });
+        }
         let detail = stderr
             .lines()
             .rev()
