@@ -145,45 +145,33 @@ fn open_files_are_capped() {
     assert_eq!(stdout(&r), "5 EMFILE\nreopened 5\n");
 }
 
-#[test]
-fn cancel_stops_a_computing_task() {
+/// Start `code`, cancel it half a second in, and say how long the cancel
+/// took to land.
+fn cancel_midway(code: &str) -> (sandrun_api::TaskResult, Duration) {
     let cancel = CancelHandle::new();
-    let task = Task::python("while True:\n    pass");
-    let canceller = cancel.clone();
-    let r = std::thread::scope(|s| {
-        let running = s.spawn(|| sandbox().run(&task, &cancel).unwrap());
-        std::thread::sleep(Duration::from_millis(500));
-        let at = Instant::now();
-        canceller.cancel();
-        let r = running.join().unwrap();
-        assert!(
-            at.elapsed() < Duration::from_millis(100),
-            "{:?}",
-            at.elapsed()
-        );
-        r
-    });
-    assert_eq!(r.outcome, Outcome::Cancelled, "{r:?}");
-}
-
-#[test]
-fn cancel_wakes_a_sleeping_task() {
-    let cancel = CancelHandle::new();
-    let task = Task::python("import time\ntime.sleep(60)");
-    let canceller = cancel.clone();
+    let task = Task::python(code);
     std::thread::scope(|s| {
         let running = s.spawn(|| sandbox().run(&task, &cancel).unwrap());
         std::thread::sleep(Duration::from_millis(500));
         let at = Instant::now();
-        canceller.cancel();
-        let r = running.join().unwrap();
-        assert_eq!(r.outcome, Outcome::Cancelled, "{r:?}");
-        assert!(
-            at.elapsed() < Duration::from_millis(100),
-            "{:?}",
-            at.elapsed()
-        );
-    });
+        cancel.cancel();
+        let result = running.join().unwrap();
+        (result, at.elapsed())
+    })
+}
+
+#[test]
+fn cancel_stops_a_computing_task() {
+    let (r, took) = cancel_midway("while True:\n    pass");
+    assert_eq!(r.outcome, Outcome::Cancelled, "{r:?}");
+    assert!(took < Duration::from_millis(100), "{took:?}");
+}
+
+#[test]
+fn cancel_wakes_a_sleeping_task() {
+    let (r, took) = cancel_midway("import time\ntime.sleep(60)");
+    assert_eq!(r.outcome, Outcome::Cancelled, "{r:?}");
+    assert!(took < Duration::from_millis(100), "{took:?}");
 }
 
 #[test]
