@@ -11,5 +11,5 @@ mod runtime;
 
 pub use limits::{AppliedLimits, Limits};
 pub use output::Output;
-pub use result::{Outcome, TaskResult};
+pub use result::{LogLevel, LogLine, Outcome, TaskResult};
 pub use runtime::{Runtime, UnknownRuntime};

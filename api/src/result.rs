@@ -58,4 +58,32 @@ pub struct TaskResult {
     /// The largest linear memory the guest had, in bytes.
     pub peak_memory_bytes: u64,
     pub limits: AppliedLimits,
+    /// The structured result the guest set with the `output` host call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
+    /// Messages the guest logged with the `log` host call, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogLine>,
+    /// The last progress (0 to 1) the guest reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f64>,
+}
+
+/// Severity of a guest's log message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One message a guest logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+    /// Milliseconds since the task started.
+    pub at_ms: f64,
 }

@@ -11,6 +11,7 @@ mod engine;
 mod error;
 mod execute;
 mod guest_memory;
+mod hooks;
 mod limits;
 mod module_cache;
 mod open_files;
@@ -28,6 +29,7 @@ use wasmtime::{Caller, Engine, InstancePre, Linker, Module};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
+pub use hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
 pub use limits::{LimitError, LimitPolicy};
 pub use stop::CancelHandle;
 pub use task::{Source, Task};
@@ -48,6 +50,7 @@ struct TaskState {
     stop: StopSignal,
     clock: execute::TaskClock,
     open_files: OpenFiles,
+    hooks: Arc<dyn TaskHooks>,
 }
 
 /// How a module is started.

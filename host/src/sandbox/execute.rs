@@ -2,6 +2,7 @@
 //! run on a thread with room for its stack, and whatever stopped it turned
 //! into an outcome.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sandrun_api::{AppliedLimits, Outcome, Output, Runtime, TaskResult};
@@ -10,6 +11,7 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 
 use super::engine::HOST_THREAD_STACK;
+use super::hooks::{NoHooks, Stream, TaskHooks};
 use super::limits::MemoryLimiter;
 use super::open_files::OpenFiles;
 use super::output::CappedOutput;
@@ -51,6 +53,17 @@ impl Sandbox {
     /// Run `task` to its end. Errors mean the task was refused before its
     /// guest started; everything a guest does, including faults, is a result.
     pub fn run(&self, task: &Task, cancel: &CancelHandle) -> Result<TaskResult, TaskError> {
+        self.run_with(task, cancel, Arc::new(NoHooks))
+    }
+
+    /// [`Sandbox::run`], with `hooks` seeing the task's output as it is
+    /// produced and serving its host calls.
+    pub fn run_with(
+        &self,
+        task: &Task,
+        cancel: &CancelHandle,
+        hooks: Arc<dyn TaskHooks>,
+    ) -> Result<TaskResult, TaskError> {
         let limits = self.policy.resolve(&task.limits)?;
         check_strings(task)?;
         let started = Instant::now();
@@ -83,6 +96,7 @@ impl Sandbox {
                         &workspace,
                         limits,
                         cancel,
+                        hooks,
                         started,
                     )
                 })
@@ -100,10 +114,11 @@ impl Sandbox {
         workspace: &Workspace,
         limits: AppliedLimits,
         cancel: &CancelHandle,
+        hooks: Arc<dyn TaskHooks>,
         started: Instant,
     ) -> Result<TaskResult, TaskError> {
-        let stdout = CappedOutput::new(limits.stdout_bytes);
-        let stderr = CappedOutput::new(limits.stderr_bytes);
+        let stdout = CappedOutput::new(limits.stdout_bytes, Stream::Stdout, hooks.clone());
+        let stderr = CappedOutput::new(limits.stderr_bytes, Stream::Stderr, hooks.clone());
         let clock = TaskClock { origin: started };
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdin(MemoryInputPipe::new(task.stdin.clone()))
@@ -150,6 +165,7 @@ impl Sandbox {
             stop: StopSignal::new(cancel.clone(), deadline),
             clock,
             open_files: OpenFiles::new(limits.open_files),
+            hooks,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -181,6 +197,9 @@ impl Sandbox {
             wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
             peak_memory_bytes: peak,
             limits,
+            output: None,
+            logs: Vec::new(),
+            progress: None,
         })
     }
 }
@@ -272,6 +291,9 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
         peak_memory_bytes: 0,
         limits,
+        output: None,
+        logs: Vec::new(),
+        progress: None,
     }
 }
 

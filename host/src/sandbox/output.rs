@@ -8,12 +8,16 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
+use super::hooks::{Stream, TaskHooks};
+
 /// A guest's stdout or stderr: the first `cap` bytes are kept, the rest are
 /// dropped and the stream is flagged as truncated. The guest is never told:
 /// its writes succeed, so a chatty task still runs to its end.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CappedOutput {
     inner: Arc<Mutex<Captured>>,
+    stream: Stream,
+    hooks: Arc<dyn TaskHooks>,
 }
 
 #[derive(Debug, Default)]
@@ -27,13 +31,16 @@ struct Captured {
 const WRITE_BUDGET: usize = 1 << 20;
 
 impl CappedOutput {
-    pub fn new(cap: u64) -> Self {
+    pub fn new(cap: u64, stream: Stream, hooks: Arc<dyn TaskHooks>) -> Self {
         let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+        let inner = Arc::new(Mutex::new(Captured {
+            cap,
+            ..Captured::default()
+        }));
         CappedOutput {
-            inner: Arc::new(Mutex::new(Captured {
-                cap,
-                ..Captured::default()
-            })),
+            inner,
+            stream,
+            hooks,
         }
     }
 
@@ -45,6 +52,10 @@ impl CappedOutput {
         }
         let kept = &data[..data.len().min(room)];
         c.bytes.extend_from_slice(kept);
+        drop(c);
+        if !kept.is_empty() {
+            self.hooks.output(self.stream, kept);
+        }
     }
 
     /// The bytes kept and whether any were dropped.

@@ -34,6 +34,10 @@ pub struct Task {
     /// Files the guest finds read-only under `/input`, by relative path.
     pub files: BTreeMap<String, Vec<u8>>,
     pub limits: Limits,
+    /// Structured input the guest reads through the `input` host call.
+    pub input: Option<serde_json::Value>,
+    /// The key-value namespace the guest's `kv` calls use.
+    pub kv_namespace: Option<String>,
 }
 
 impl Task {
@@ -45,6 +49,8 @@ impl Task {
             env: BTreeMap::new(),
             files: BTreeMap::new(),
             limits: Limits::default(),
+            input: None,
+            kv_namespace: None,
         }
     }
 
