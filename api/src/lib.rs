@@ -2,14 +2,27 @@
 //!
 //! They live in their own crate so that a client can speak to a server
 //! without linking wasmtime, and so that the server, the CLI's `--json`
-//! output and the OpenAPI document can never drift apart.
+//! output and the OpenAPI document (derived from these same types) can never
+//! drift apart.
 
+mod blob;
+mod event;
+mod health;
 mod limits;
+mod module;
 mod output;
+mod problem;
 mod result;
 mod runtime;
+mod task;
 
+pub use blob::{Blob, InvalidBase64};
+pub use event::TaskEvent;
+pub use health::{Readiness, RuntimeInfo, RuntimeList};
 pub use limits::{AppliedLimits, Limits};
+pub use module::{ModuleInfo, ModuleList};
 pub use output::Output;
+pub use problem::Problem;
 pub use result::{LogLevel, LogLine, Outcome, TaskResult};
 pub use runtime::{Runtime, UnknownRuntime};
+pub use task::{BatchRequest, BatchResponse, Task, TaskPage, TaskQuery, TaskRequest, TaskStatus};

@@ -1,8 +1,9 @@
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The limits a task asks for. A field left out takes the server's default;
 /// a field above the server's maximum is refused, never silently lowered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Fuel: roughly one unit per WebAssembly instruction executed.
@@ -27,7 +28,7 @@ pub struct Limits {
 }
 
 /// The limits a task actually ran under, every one of them set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AppliedLimits {
     pub fuel: u64,
     pub memory_bytes: u64,

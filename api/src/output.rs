@@ -6,7 +6,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// The bytes are kept exactly; on the wire they travel as a string, with any
 /// invalid UTF-8 replaced, because that is what every client wants to show.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(value_type = String)]
 pub struct Output(pub Vec<u8>);
 
 impl Output {

@@ -1,9 +1,10 @@
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{AppliedLimits, Output};
 
 /// Why a task stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The guest finished with exit code 0.
@@ -40,7 +41,7 @@ impl Outcome {
 }
 
 /// Everything sandrun records about one run of a task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TaskResult {
     pub outcome: Outcome,
     /// The trap message for `trapped`, the reason for `invalid_module`, what
@@ -70,7 +71,7 @@ pub struct TaskResult {
 }
 
 /// Severity of a guest's log message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     Debug,
@@ -80,7 +81,7 @@ pub enum LogLevel {
 }
 
 /// One message a guest logged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LogLine {
     pub level: LogLevel,
     pub message: String,

@@ -1,9 +1,13 @@
 //! The `sandrun` command line: one binary, one subcommand per job.
 
+mod client;
 mod exit;
 mod progress;
+mod remote;
 mod run;
 mod runtime;
+mod serve;
+mod task_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,8 +43,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Run(run::RunArgs),
+    /// Serve the HTTP API and run queued tasks.
+    Serve(crate::configuration::ServeArgs),
+    /// Bring the database schema up to date, and exit.
+    Migrate(crate::configuration::ServeArgs),
     #[command(subcommand)]
     Runtime(runtime::RuntimeCommand),
+    #[command(flatten)]
+    Remote(remote::RemoteCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -50,6 +60,9 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run::run(&home, args),
         Command::Runtime(command) => runtime::run(&home, command),
+        Command::Serve(args) => serve::serve(&home, args),
+        Command::Migrate(args) => serve::migrate(&home, args),
+        Command::Remote(command) => remote::run(command),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("sandrun: error: {error:#}");

@@ -5,8 +5,14 @@
 //! over it, so tests drive the same code the binary runs.
 
 pub mod cli;
+pub mod configuration;
 pub mod home;
 pub mod progress;
 pub mod runtime;
 pub mod sandbox;
+pub mod scheduler;
+pub mod server;
+pub mod startup;
+pub mod storage;
+pub mod task_request;
 pub mod telemetry;

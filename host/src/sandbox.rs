@@ -19,6 +19,7 @@ mod output;
 mod poll;
 mod stop;
 mod task;
+mod validate;
 mod wasi_errno;
 mod workspace;
 
@@ -30,7 +31,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
 pub use hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
-pub use limits::{LimitError, LimitPolicy};
+pub use limits::{LimitError, LimitField, LimitPolicy};
 pub use stop::CancelHandle;
 pub use task::{Source, Task};
 
@@ -137,6 +138,17 @@ impl Sandbox {
             installed: installed.clone(),
         });
         Ok(())
+    }
+
+    /// Whether Python tasks can run.
+    pub fn python_loaded(&self) -> bool {
+        self.python.get().is_some()
+    }
+
+    /// Compile and link `wasm` now (or find it already done), so that a
+    /// module that cannot run is refused before any task uses it.
+    pub fn load_module(&self, wasm: &[u8]) -> Result<(), SandboxError> {
+        self.wasm_module(wasm).map(|_| ())
     }
 
     /// A wasm task's module, compiled and linked once per distinct module.

@@ -1,11 +1,23 @@
 //! sandrun's test suite: one binary, so the crate links once, and one
 //! sandbox with the real Python runtime shared by every test.
 
+mod api_batches;
+mod api_concurrency;
+mod api_errors;
+mod api_events;
+mod api_health;
+mod api_modules;
+mod api_tasks;
+mod app;
 mod cli;
+mod cli_remote;
+mod configuration;
+mod crash;
 mod escape;
 mod limits;
 mod module_cache;
 mod python;
 mod runtime_install;
+mod storage;
 mod support;
 mod wasm_modules;

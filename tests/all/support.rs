@@ -2,7 +2,7 @@
 //! cache survive between runs) and one loaded sandbox.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use sandrun::home::Home;
 use sandrun::progress::Silent;
@@ -21,8 +21,8 @@ pub fn home() -> Home {
 
 /// The shared sandbox, with Python installed (through pip, as a user's
 /// first run does) and loaded.
-pub fn sandbox() -> &'static Sandbox {
-    static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
+pub fn sandbox() -> &'static Arc<Sandbox> {
+    static SANDBOX: OnceLock<Arc<Sandbox>> = OnceLock::new();
     SANDBOX.get_or_init(|| {
         let home = home();
         let sandbox = Sandbox::new(&home, LimitPolicy::default()).expect("sandbox");
@@ -30,7 +30,7 @@ pub fn sandbox() -> &'static Sandbox {
         sandbox
             .load_python(&installed, &Silent)
             .expect("python runtime loads");
-        sandbox
+        Arc::new(sandbox)
     })
 }
 

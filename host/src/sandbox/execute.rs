@@ -64,8 +64,7 @@ impl Sandbox {
         cancel: &CancelHandle,
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<TaskResult, TaskError> {
-        let limits = self.policy.resolve(&task.limits)?;
-        check_strings(task)?;
+        let limits = self.check(task)?;
         let started = Instant::now();
         let prepared = match &task.source {
             Source::Python { .. } => None,
@@ -295,26 +294,4 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         logs: Vec::new(),
         progress: None,
     }
-}
-
-/// WASI passes arguments and variables as C strings.
-fn check_strings(task: &Task) -> Result<(), TaskError> {
-    let nul = |what: String| TaskError::NulByte { what };
-    if let Source::Python { code } = &task.source
-        && code.contains('\0')
-    {
-        return Err(nul("the code".into()));
-    }
-    if let Some(i) = task.args.iter().position(|a| a.contains('\0')) {
-        return Err(nul(format!("argument {}", i + 1)));
-    }
-    for (name, value) in &task.env {
-        if name.is_empty() || name.contains('=') {
-            return Err(TaskError::BadEnvName(name.clone()));
-        }
-        if name.contains('\0') || value.contains('\0') {
-            return Err(nul(format!("environment variable `{name}`")));
-        }
-    }
-    Ok(())
 }

@@ -38,14 +38,29 @@ impl Default for LimitPolicy {
 /// A requested limit the policy does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitError {
-    #[error("{field} {requested} is above the maximum of {maximum}")]
+    #[error("{} {requested} is above the maximum of {maximum}", field.name)]
     AboveMaximum {
-        field: &'static str,
+        field: LimitField,
         requested: String,
         maximum: String,
     },
-    #[error("{field} must be greater than zero")]
-    Zero { field: &'static str },
+    #[error("{} must be greater than zero", field.name)]
+    Zero { field: LimitField },
+}
+
+/// Which limit, as a person reads it and as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitField {
+    pub name: &'static str,
+    pub json: &'static str,
+}
+
+impl LimitError {
+    pub fn field(&self) -> LimitField {
+        match self {
+            LimitError::AboveMaximum { field, .. } | LimitError::Zero { field } => *field,
+        }
+    }
 }
 
 impl LimitPolicy {
@@ -53,7 +68,7 @@ impl LimitPolicy {
     /// the maximum, or the default.
     pub fn resolve(&self, requested: &Limits) -> Result<AppliedLimits, LimitError> {
         fn pick(
-            field: &'static str,
+            field: LimitField,
             requested: Option<u64>,
             default: u64,
             maximum: u64,
@@ -76,37 +91,61 @@ impl LimitPolicy {
             |v: u64| humantime::format_duration(std::time::Duration::from_millis(v)).to_string();
         let (d, m) = (&self.defaults, &self.maximum);
         Ok(AppliedLimits {
-            fuel: pick("fuel", requested.fuel, d.fuel, m.fuel, count)?,
+            fuel: pick(
+                LimitField {
+                    name: "fuel",
+                    json: "fuel",
+                },
+                requested.fuel,
+                d.fuel,
+                m.fuel,
+                count,
+            )?,
             memory_bytes: pick(
-                "memory",
+                LimitField {
+                    name: "memory",
+                    json: "memory_bytes",
+                },
                 requested.memory_bytes,
                 d.memory_bytes,
                 m.memory_bytes,
                 bytes,
             )?,
             timeout_ms: pick(
-                "timeout",
+                LimitField {
+                    name: "timeout",
+                    json: "timeout_ms",
+                },
                 requested.timeout_ms,
                 d.timeout_ms,
                 m.timeout_ms,
                 millis,
             )?,
             stdout_bytes: pick(
-                "stdout limit",
+                LimitField {
+                    name: "stdout limit",
+                    json: "stdout_bytes",
+                },
                 requested.stdout_bytes,
                 d.stdout_bytes,
                 m.stdout_bytes,
                 bytes,
             )?,
             stderr_bytes: pick(
-                "stderr limit",
+                LimitField {
+                    name: "stderr limit",
+                    json: "stderr_bytes",
+                },
                 requested.stderr_bytes,
                 d.stderr_bytes,
                 m.stderr_bytes,
                 bytes,
             )?,
             open_files: pick(
-                "open files",
+                LimitField {
+                    name: "open files",
+                    json: "open_files",
+                },
                 requested.open_files.map(u64::from),
                 d.open_files.into(),
                 m.open_files.into(),

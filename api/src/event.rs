@@ -1,0 +1,38 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{Task, TaskStatus};
+
+/// What `GET /v1/tasks/{id}/events` streams, one Server-Sent Event each;
+/// the SSE `event:` name is the variant's name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TaskEvent {
+    /// The task moved to `status`.
+    Status {
+        status: TaskStatus,
+        attempt: u32,
+    },
+    /// Output the guest produced, in order.
+    Stdout {
+        text: String,
+    },
+    Stderr {
+        text: String,
+    },
+    /// The last event: the task as it ended.
+    End {
+        task: Box<Task>,
+    },
+}
+
+impl TaskEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskEvent::Status { .. } => "status",
+            TaskEvent::Stdout { .. } => "stdout",
+            TaskEvent::Stderr { .. } => "stderr",
+            TaskEvent::End { .. } => "end",
+        }
+    }
+}

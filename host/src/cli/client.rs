@@ -1,0 +1,132 @@
+//! A small HTTP client for the sandrun API, for the CLI's remote commands.
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use reqwest::{RequestBuilder, Response};
+use sandrun_api::{ModuleInfo, Problem, Task, TaskEvent, TaskPage, TaskRequest};
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    api_key: Option<String>,
+}
+
+impl Client {
+    pub fn new(server: &str, api_key: Option<String>) -> Self {
+        Client {
+            base: server.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            api_key,
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match &self.api_key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
+    async fn send(&self, builder: RequestBuilder) -> anyhow::Result<Response> {
+        let response = builder
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the sandrun server at {}", self.base))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        match serde_json::from_str::<Problem>(&text) {
+            Ok(problem) => bail!(
+                "{} ({}): {}",
+                problem.title,
+                status.as_u16(),
+                problem.detail
+            ),
+            Err(_) => bail!("the server answered {status}: {text}"),
+        }
+    }
+
+    pub async fn submit(
+        &self,
+        request: &TaskRequest,
+        wait_secs: Option<u64>,
+    ) -> anyhow::Result<Task> {
+        let path = match wait_secs {
+            Some(wait) => format!("/v1/tasks?wait={wait}"),
+            None => "/v1/tasks".into(),
+        };
+        let response = self
+            .send(self.request(reqwest::Method::POST, &path).json(request))
+            .await?;
+        Ok(response.json().await?)
+    }
+
+    pub async fn upload_module(&self, bytes: Vec<u8>) -> anyhow::Result<ModuleInfo> {
+        let builder = self
+            .request(reqwest::Method::POST, "/v1/modules")
+            .header(reqwest::header::CONTENT_TYPE, "application/wasm")
+            .body(bytes);
+        Ok(self.send(builder).await?.json().await?)
+    }
+
+    pub async fn task(&self, id: &str) -> anyhow::Result<Task> {
+        Ok(self
+            .send(self.request(reqwest::Method::GET, &format!("/v1/tasks/{id}")))
+            .await?
+            .json()
+            .await?)
+    }
+
+    pub async fn list(&self, query: &[(&str, String)]) -> anyhow::Result<TaskPage> {
+        let builder = self.request(reqwest::Method::GET, "/v1/tasks").query(query);
+        Ok(self.send(builder).await?.json().await?)
+    }
+
+    pub async fn cancel(&self, id: &str) -> anyhow::Result<Task> {
+        let path = format!("/v1/tasks/{id}/cancel");
+        Ok(self
+            .send(self.request(reqwest::Method::POST, &path))
+            .await?
+            .json()
+            .await?)
+    }
+
+    /// Follow the task's Server-Sent Events, calling `on_event` for each,
+    /// until the final `end` event.
+    pub async fn follow(
+        &self,
+        id: &str,
+        mut on_event: impl FnMut(&TaskEvent),
+    ) -> anyhow::Result<()> {
+        let response = self
+            .send(self.request(reqwest::Method::GET, &format!("/v1/tasks/{id}/events")))
+            .await?;
+        let mut body = response.bytes_stream();
+        let mut buffer = String::new();
+        while let Some(chunk) = body.next().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk?));
+            while let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                let data: String = frame
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if data.is_empty() {
+                    continue;
+                }
+                let event: TaskEvent =
+                    serde_json::from_str(&data).context("unreadable event from the server")?;
+                on_event(&event);
+                if matches!(event, TaskEvent::End { .. }) {
+                    return Ok(());
+                }
+            }
+        }
+        bail!("the server closed the event stream before the task ended")
+    }
+}

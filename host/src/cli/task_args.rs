@@ -1,0 +1,130 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use bytesize::ByteSize;
+use clap::Args;
+use sandrun_api::{Limits, Runtime};
+
+/// What a task is made of, shared by `sandrun run` (here) and `sandrun
+/// submit` (on a server).
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// A Python script (.py) or a WebAssembly module (.wasm)
+    pub file: PathBuf,
+
+    /// Arguments for the guest (after `--`)
+    #[arg(last = true)]
+    pub args: Vec<String>,
+
+    /// Runtime to use [default: from the file's extension or contents]
+    #[arg(long, value_parser = parse_runtime)]
+    pub runtime: Option<Runtime>,
+
+    /// File whose bytes become the guest's stdin [default: empty]
+    #[arg(long, value_name = "FILE")]
+    pub stdin: Option<PathBuf>,
+
+    /// Give the guest a file, read-only at /input/NAME
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_pair)]
+    pub input: Vec<(String, String)>,
+
+    /// Set an environment variable in the guest (it sees no host variables)
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub env: Vec<(String, String)>,
+
+    /// Fuel limit: about one unit per WebAssembly instruction
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+
+    /// Memory limit, e.g. 256MiB
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<ByteSize>,
+
+    /// Wall-clock limit, e.g. 5s or 1m30s
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<humantime::Duration>,
+
+    /// Bytes of stdout kept; more is dropped and flagged
+    #[arg(long, value_name = "SIZE")]
+    pub stdout_limit: Option<ByteSize>,
+
+    /// Bytes of stderr kept; more is dropped and flagged
+    #[arg(long, value_name = "SIZE")]
+    pub stderr_limit: Option<ByteSize>,
+
+    /// Files the guest may hold open at once
+    #[arg(long, value_name = "N")]
+    pub open_files: Option<u32>,
+}
+
+fn parse_runtime(s: &str) -> Result<Runtime, String> {
+    s.parse()
+        .map_err(|e: sandrun_api::UnknownRuntime| e.to_string())
+}
+
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+}
+
+impl TaskArgs {
+    /// The file's bytes and the runtime that runs them.
+    pub fn source(&self) -> anyhow::Result<(Runtime, Vec<u8>)> {
+        let bytes = std::fs::read(&self.file)
+            .with_context(|| format!("cannot read {}", self.file.display()))?;
+        let runtime = self
+            .runtime
+            .unwrap_or_else(|| detect_runtime(&self.file, &bytes));
+        Ok((runtime, bytes))
+    }
+
+    pub fn stdin_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        match &self.stdin {
+            Some(path) => std::fs::read(path)
+                .with_context(|| format!("cannot read stdin file {}", path.display())),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub fn files(&self) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+        let mut files = BTreeMap::new();
+        for (name, path) in &self.input {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read input file {path}"))?;
+            if files.insert(name.clone(), bytes).is_some() {
+                bail!("input `{name}` is given twice");
+            }
+        }
+        Ok(files)
+    }
+
+    pub fn env(&self) -> BTreeMap<String, String> {
+        self.env.iter().cloned().collect()
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            fuel: self.fuel,
+            memory_bytes: self.memory.map(|b| b.as_u64()),
+            timeout_ms: self
+                .timeout
+                .map(|d| d.as_millis().try_into().unwrap_or(u64::MAX)),
+            stdout_bytes: self.stdout_limit.map(|b| b.as_u64()),
+            stderr_bytes: self.stderr_limit.map(|b| b.as_u64()),
+            open_files: self.open_files,
+        }
+    }
+}
+
+/// `.py` is Python and `.wasm` is a module; otherwise the wasm magic number
+/// decides.
+fn detect_runtime(file: &Path, bytes: &[u8]) -> Runtime {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("py") => Runtime::Python,
+        Some("wasm") => Runtime::Wasm,
+        _ if bytes.starts_with(b"\0asm") => Runtime::Wasm,
+        _ => Runtime::Python,
+    }
+}

@@ -1,0 +1,79 @@
+//! Checks that a task can run at all, made before anything is set up and
+//! also by the server when a task is submitted, so that a bad request is
+//! refused at once with the field at fault.
+
+use std::path::{Component, Path};
+
+use sandrun_api::AppliedLimits;
+
+use super::{Sandbox, Source, Task, TaskError};
+
+/// Longest name the guest's file system will take for one path component.
+const MAX_NAME: usize = 255;
+
+impl Sandbox {
+    /// The limits `task` would run under, or why it cannot run.
+    pub fn check(&self, task: &Task) -> Result<AppliedLimits, TaskError> {
+        let limits = self.policy.resolve(&task.limits)?;
+        check_strings(task)?;
+        for name in task.files.keys() {
+            check_name(name)?;
+        }
+        Ok(limits)
+    }
+}
+
+/// WASI passes arguments and variables as C strings.
+fn check_strings(task: &Task) -> Result<(), TaskError> {
+    let nul = |what: String| TaskError::NulByte { what };
+    if let Source::Python { code } = &task.source
+        && code.contains('\0')
+    {
+        return Err(nul("the code".into()));
+    }
+    if let Some(i) = task.args.iter().position(|a| a.contains('\0')) {
+        return Err(nul(format!("argument {}", i + 1)));
+    }
+    for (name, value) in &task.env {
+        if name.is_empty() || name.contains('=') {
+            return Err(TaskError::BadEnvName(name.clone()));
+        }
+        if name.contains('\0') || value.contains('\0') {
+            return Err(nul(format!("environment variable `{name}`")));
+        }
+    }
+    Ok(())
+}
+
+/// An input file name must be a plain relative path that stays inside
+/// `/input`.
+fn check_name(name: &str) -> Result<(), TaskError> {
+    let bad = |why: &'static str| TaskError::BadInputName {
+        name: name.to_owned(),
+        why,
+    };
+    if name.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if name.contains('\0') {
+        return Err(bad("it contains a NUL byte"));
+    }
+    if name.contains('\\') {
+        return Err(bad("use `/` to separate directories"));
+    }
+    for component in Path::new(name).components() {
+        match component {
+            Component::Normal(part) if part.len() <= MAX_NAME => {}
+            Component::Normal(_) => return Err(bad("a path component is longer than 255 bytes")),
+            Component::ParentDir => return Err(bad("`..` would leave /input")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(bad("it must be relative to /input"));
+            }
+            Component::CurDir => return Err(bad("`.` components are not allowed")),
+        }
+    }
+    if name.ends_with('/') {
+        return Err(bad("it names a directory"));
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Puts queued tasks on the sandbox's execution slots.
+//!
+//! The database is the queue: a slot claims a task with a lease, runs it on
+//! a thread of its own (no transaction open meanwhile), and records the
+//! result fenced on attempt and owner. One loop renews every lease this node
+//! holds in a single update, which also carries cancel requests from other
+//! nodes; another gives back leases whose node died. Guest faults are
+//! results; only infrastructure failures are retried, with backoff.
+
+mod event_writer;
+mod notifier;
+mod run;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+pub use notifier::{Notifier, Subscription};
+
+use crate::sandbox::{CancelHandle, Sandbox};
+use crate::storage::Storage;
+
+/// How the scheduler behaves; see the server's configuration.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// Tasks run at once on this node.
+    pub slots: usize,
+    /// How long a claim lasts without renewal.
+    pub lease: Duration,
+    /// How often the queue is polled when nothing wakes the scheduler.
+    pub poll_interval: Duration,
+    /// First retry delay after an infrastructure failure; doubles per attempt.
+    pub retry_base: Duration,
+    /// How long ended tasks are kept.
+    pub retention: Duration,
+}
+
+/// A task running on this node.
+#[derive(Debug)]
+struct Running {
+    attempt: u32,
+    cancel: CancelHandle,
+    /// Stopped by this node's shutdown, not by a user: give it back.
+    interrupted: AtomicBool,
+}
+
+pub struct Scheduler {
+    storage: Arc<dyn Storage>,
+    sandbox: Arc<Sandbox>,
+    notifier: Arc<Notifier>,
+    config: SchedulerConfig,
+    /// This boot of this node: the owner of its leases.
+    node_id: String,
+    running: DashMap<String, Arc<Running>>,
+    wake: Notify,
+    stopping: AtomicBool,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("node_id", &self.node_id)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        sandbox: Arc<Sandbox>,
+        notifier: Arc<Notifier>,
+        config: SchedulerConfig,
+    ) -> Self {
+        Scheduler {
+            storage,
+            sandbox,
+            notifier,
+            config,
+            node_id: format!("node-{}", uuid::Uuid::now_v7()),
+            running: DashMap::new(),
+            wake: Notify::new(),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// New work was queued: look now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stop a task this node is running, at once. Answers whether it runs here.
+    pub fn cancel_local(&self, id: &str) -> bool {
+        match self.running.get(id) {
+            Some(running) => {
+                running.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Run until `shutdown` resolves; then stop claiming, let running tasks
+    /// finish for up to `grace`, and interrupt the rest so that they are
+    /// retried later.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>, grace: Duration) {
+        let mut loops = JoinSet::new();
+        loops.spawn(self.clone().renew_leases());
+        loops.spawn(self.clone().reclaim_expired());
+        loops.spawn(self.clone().prune_old_tasks());
+        let slots = Arc::new(Semaphore::new(self.config.slots));
+        let mut runs = JoinSet::new();
+        tokio::select! {
+            () = shutdown => {}
+            () = self.clone().dispatch(slots, &mut runs) => {}
+        }
+        self.stopping.store(true, Ordering::SeqCst);
+        tracing::info!(running = self.running.len(), "scheduler stopping");
+        if tokio::time::timeout(grace, wait_all(&mut runs))
+            .await
+            .is_err()
+        {
+            for entry in self.running.iter() {
+                entry.interrupted.store(true, Ordering::SeqCst);
+                entry.cancel.cancel();
+            }
+            wait_all(&mut runs).await;
+        }
+        loops.abort_all();
+    }
+
+    /// Claim work whenever a slot is free.
+    async fn dispatch(self: Arc<Self>, slots: Arc<Semaphore>, runs: &mut JoinSet<()>) {
+        loop {
+            while runs.try_join_next().is_some() {}
+            let permit = slots.clone().acquire_owned().await.expect("never closed");
+            let wanted = 1 + slots.available_permits();
+            let claimed = match self
+                .storage
+                .claim(&self.node_id, wanted, self.config.lease)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming tasks failed; retrying");
+                    Vec::new()
+                }
+            };
+            if claimed.is_empty() {
+                drop(permit);
+                let _ = tokio::time::timeout(self.config.poll_interval, self.wake.notified()).await;
+                continue;
+            }
+            let mut permit = Some(permit);
+            for task in claimed {
+                let permit = match permit.take() {
+                    Some(p) => p,
+                    None => slots.clone().acquire_owned().await.expect("never closed"),
+                };
+                let running = Arc::new(Running {
+                    attempt: task.attempt,
+                    cancel: CancelHandle::new(),
+                    interrupted: AtomicBool::new(false),
+                });
+                self.running.insert(task.id.clone(), running.clone());
+                let scheduler = self.clone();
+                runs.spawn(async move {
+                    let id = task.id.clone();
+                    scheduler.run_one(task, &running).await;
+                    scheduler.running.remove(&id);
+                    drop(permit);
+                });
+            }
+        }
+    }
+
+    /// Renew every lease this node holds in one update; stop tasks whose
+    /// lease was lost or whose cancel was requested on another node.
+    async fn renew_leases(self: Arc<Self>) {
+        let every = (self.config.lease / 3).min(Duration::from_secs(1));
+        loop {
+            tokio::time::sleep(every).await;
+            let held: Vec<(String, u32)> = self
+                .running
+                .iter()
+                .map(|e| (e.key().clone(), e.attempt))
+                .collect();
+            if held.is_empty() {
+                continue;
+            }
+            let renewed = match self
+                .storage
+                .renew(&self.node_id, &held, self.config.lease)
+                .await
+            {
+                Ok(renewed) => renewed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "renewing leases failed");
+                    continue;
+                }
+            };
+            for (id, _) in &held {
+                match renewed.iter().find(|r| &r.id == id) {
+                    None => {
+                        tracing::warn!(task_id = %id, "lease lost; stopping the local run");
+                        self.cancel_local(id);
+                    }
+                    Some(r) if r.cancel_requested => {
+                        self.cancel_local(id);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Give back tasks whose node stopped renewing their lease.
+    async fn reclaim_expired(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(self.config.lease / 2).await;
+            match self.storage.reclaim_expired().await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(tasks = n, "reclaimed tasks with expired leases");
+                    self.wake();
+                }
+                Err(e) => tracing::warn!(error = %e, "reclaiming expired leases failed"),
+            }
+        }
+    }
+
+    /// Delete ended tasks older than the retention period, in batches.
+    async fn prune_old_tasks(self: Arc<Self>) {
+        const BATCH: u32 = 500;
+        loop {
+            let cutoff = crate::storage::now_ms() - self.config.retention.as_millis() as i64;
+            loop {
+                match self.storage.prune(cutoff, BATCH).await {
+                    Ok(n) if n == u64::from(BATCH) => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pruning old tasks failed");
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+}
+
+async fn wait_all(runs: &mut JoinSet<()>) {
+    while runs.join_next().await.is_some() {}
+}

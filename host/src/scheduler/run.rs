@@ -1,0 +1,161 @@
+//! One claimed task, from its lease to its recorded end.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use sandrun_api::{Outcome, Runtime, TaskStatus};
+use tracing::Instrument;
+
+use super::event_writer::EventWriter;
+use super::{Running, Scheduler};
+use crate::sandbox::{Task, TaskError};
+use crate::storage::{Claimed, StorageError, status_for};
+use crate::task_request::to_task;
+
+/// Why a claimed task did not reach the sandbox.
+enum Unrunnable {
+    /// The request itself can never run: fail it.
+    Invalid(String),
+    /// The database failed: give it back for a retry.
+    Storage(StorageError),
+}
+
+/// The longest wait before a retry.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+impl Scheduler {
+    pub(super) async fn run_one(&self, claimed: Claimed, running: &Running) {
+        let span = tracing::info_span!("task", task_id = %claimed.id, attempt = claimed.attempt);
+        self.run_claimed(&claimed, running).instrument(span).await;
+        self.notifier.notify(&claimed.id);
+    }
+
+    async fn run_claimed(&self, claimed: &Claimed, running: &Running) {
+        let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
+        let task = match self.sandbox_task(claimed).await {
+            Ok(task) => task,
+            Err(Unrunnable::Invalid(error)) => {
+                return self
+                    .record(id, attempt, TaskStatus::Failed, None, Some(&error))
+                    .await;
+            }
+            Err(Unrunnable::Storage(e)) => return self.retry(id, attempt, &e.to_string()).await,
+        };
+        tracing::debug!("running");
+        let (writer, flusher) =
+            EventWriter::start(self.storage.clone(), self.notifier.clone(), id.to_owned());
+        let sandbox = self.sandbox.clone();
+        let cancel = running.cancel.clone();
+        let hooks = writer.clone();
+        let ran =
+            tokio::task::spawn_blocking(move || sandbox.run_with(&task, &cancel, hooks)).await;
+        writer.close();
+        let _ = flusher.await;
+        match ran {
+            Ok(Ok(result))
+                if result.outcome == Outcome::Cancelled
+                    && running.interrupted.load(Ordering::SeqCst) =>
+            {
+                self.give_back(id, attempt).await;
+            }
+            Ok(Ok(result)) => {
+                tracing::info!(
+                    outcome = result.outcome.name(),
+                    fuel = result.fuel_used,
+                    "ran"
+                );
+                self.record(id, attempt, status_for(&result), Some(&result), None)
+                    .await;
+            }
+            Ok(Err(e)) if is_infrastructure(&e) => self.retry(id, attempt, &e.to_string()).await,
+            Ok(Err(e)) => {
+                self.record(id, attempt, TaskStatus::Failed, None, Some(&e.to_string()))
+                    .await
+            }
+            Err(panic) => {
+                self.retry(id, attempt, &format!("the run failed: {panic}"))
+                    .await
+            }
+        }
+    }
+
+    async fn sandbox_task(&self, claimed: &Claimed) -> Result<Task, Unrunnable> {
+        let module: Arc<[u8]> = match (claimed.request.runtime, &claimed.request.module) {
+            (Runtime::Wasm, Some(hash)) => match self.storage.module(hash).await {
+                Ok(Some(bytes)) => bytes.into(),
+                Ok(None) => {
+                    return Err(Unrunnable::Invalid(format!(
+                        "module {hash} is not uploaded"
+                    )));
+                }
+                Err(e) => return Err(Unrunnable::Storage(e)),
+            },
+            _ => Arc::from(Vec::new()),
+        };
+        to_task(&claimed.request, module).map_err(|e| Unrunnable::Invalid(e.to_string()))
+    }
+
+    async fn record(
+        &self,
+        id: &str,
+        attempt: u32,
+        status: TaskStatus,
+        result: Option<&sandrun_api::TaskResult>,
+        error: Option<&str>,
+    ) {
+        match self
+            .storage
+            .finish(id, attempt, &self.node_id, status, result, error)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("result discarded: the task was reclaimed while it ran"),
+            // The lease will expire and the task will run again.
+            Err(e) => tracing::error!(error = %e, "could not record the result"),
+        }
+    }
+
+    /// An infrastructure failure: queue it again after a backoff, or fail
+    /// it when its attempts are used up.
+    async fn retry(&self, id: &str, attempt: u32, error: &str) {
+        tracing::warn!(error, "infrastructure failure");
+        let delay = backoff(self.config.retry_base, attempt);
+        if let Err(e) = self
+            .storage
+            .release(id, attempt, &self.node_id, delay, error, true)
+            .await
+        {
+            tracing::error!(error = %e, "could not give the task back");
+        }
+    }
+
+    /// Interrupted by this node's shutdown: queue it again, attempt unused.
+    async fn give_back(&self, id: &str, attempt: u32) {
+        let error = "interrupted by a server shutdown";
+        if let Err(e) = self
+            .storage
+            .release(id, attempt, &self.node_id, Duration::ZERO, error, false)
+            .await
+        {
+            tracing::error!(error = %e, "could not give the task back");
+        }
+    }
+}
+
+/// Failures of the machine rather than of the task.
+fn is_infrastructure(error: &TaskError) -> bool {
+    matches!(
+        error,
+        TaskError::Workspace(_)
+            | TaskError::Thread(_)
+            | TaskError::Sandbox(_)
+            | TaskError::RuntimeNotLoaded(_)
+    )
+}
+
+/// Exponential backoff with jitter: `base × 2^(attempt-1)`, times 0.5 to 1.5.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exponential = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    exponential.min(MAX_BACKOFF).mul_f64(0.5 + fastrand::f64())
+}

@@ -1,0 +1,130 @@
+//! The HTTP API: JSON under `/v1`, problems for every error, described by
+//! the OpenAPI document at `/v1/openapi.json`.
+//!
+//! `run` takes its listener and its shutdown signal, so tests bind port 0
+//! and stop the server when they choose.
+
+mod auth;
+pub use auth::digest as auth_digest;
+mod batches;
+mod events;
+mod extract;
+mod health;
+mod modules;
+mod openapi;
+mod problem;
+mod tasks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use problem::ApiError;
+
+use crate::sandbox::Sandbox;
+use crate::scheduler::{Notifier, Scheduler};
+use crate::storage::Storage;
+
+/// Request-level limits of the API.
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Largest JSON body.
+    pub max_body_bytes: usize,
+    /// Largest module upload.
+    pub max_module_bytes: usize,
+    /// Longest `?wait=`.
+    pub max_wait: Duration,
+    /// Queued tasks beyond which submissions get 429.
+    pub max_queue_depth: u64,
+    /// `max_attempts` of a task that does not say.
+    pub default_max_attempts: u32,
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub sandbox: Arc<Sandbox>,
+    pub scheduler: Arc<Scheduler>,
+    pub notifier: Arc<Notifier>,
+    pub limits: ApiLimits,
+    /// sha256 digests of the accepted API keys; empty means no auth.
+    pub api_keys: Arc<Vec<[u8; 32]>>,
+    /// Becomes true when the server begins to shut down, so that long
+    /// requests (SSE, waits) end and shutdown is not held up by them.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for dyn Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Storage")
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/tasks", post(tasks::submit).get(tasks::list))
+        .route("/tasks/{id}", get(tasks::get).delete(tasks::delete))
+        .route("/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/tasks/{id}/events", get(events::stream))
+        .route("/batches", post(batches::submit))
+        .route(
+            "/modules",
+            post(modules::upload)
+                .layer(DefaultBodyLimit::max(state.limits.max_module_bytes))
+                .get(modules::list),
+        )
+        .route("/modules/{hash}", get(modules::get))
+        .route("/runtimes", get(health::runtimes))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ))
+        .route("/openapi.json", get(openapi::document));
+    Router::new()
+        .nest("/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serve on `listener` and run the scheduler until `shutdown` resolves; then
+/// stop accepting, let running tasks finish for up to `grace`, and
+/// interrupt the rest so they are retried.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    stop: watch::Sender<bool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let mut stopped = state.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let scheduler = tokio::spawn(
+        state
+            .scheduler
+            .clone()
+            .run(wait_for(stopped.clone()), grace),
+    );
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(wait_for(stopped.clone()))
+        .await;
+    let _ = stopped.wait_for(|s| *s).await;
+    let _ = scheduler.await;
+    served
+}
+
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
+}

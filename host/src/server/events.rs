@@ -1,0 +1,96 @@
+//! `GET /v1/tasks/{id}/events`: Server-Sent Events for every status change
+//! and every piece of output, then a final `end` event with the task.
+//!
+//! Events are read from the database, so a late subscriber first gets what
+//! already happened, and a task running on another node streams the same
+//! way; the in-process notifier only makes the next read come sooner.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use sandrun_api::TaskEvent;
+
+use super::extract::Path;
+use super::tasks::not_found;
+use super::{ApiError, AppState};
+use crate::scheduler::Subscription;
+
+struct Cursor {
+    state: AppState,
+    id: String,
+    subscription: Subscription,
+    after: i64,
+    queue: VecDeque<TaskEvent>,
+    /// The terminal status was seen: stop once the queue is empty.
+    finished: bool,
+}
+
+/// The task's events as they happen.
+#[utoipa::path(get, path = "/v1/tasks/{id}/events",
+    responses((status = 200, content_type = "text/event-stream", body = TaskEvent), (status = 404, body = sandrun_api::Problem)))]
+pub async fn stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    if state.storage.task(&id).await?.is_none() {
+        return Err(not_found(&id));
+    }
+    let subscription = state.notifier.subscribe(&id);
+    let cursor = Cursor {
+        state,
+        id,
+        subscription,
+        after: 0,
+        queue: VecDeque::new(),
+        finished: false,
+    };
+    let events = futures::stream::unfold(cursor, |mut cursor| async move {
+        let event = cursor.next().await?;
+        let sse = Event::default()
+            .event(event.name())
+            .json_data(&event)
+            .expect("events serialise");
+        Some((Ok(sse), cursor))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+impl Cursor {
+    /// The next event, or `None` once `end` was sent (or the server stops).
+    async fn next(&mut self) -> Option<TaskEvent> {
+        if self.queue.is_empty() {
+            if self.finished {
+                return None;
+            }
+            let mut shutdown = self.state.shutdown.clone();
+            let (storage, id, after) = (&self.state.storage, &self.id, self.after);
+            let fetched = self.subscription.until(|| async move {
+                let events = storage.events_after(id, after).await?;
+                Ok::<_, ApiError>((!events.is_empty()).then_some(events))
+            });
+            let events = tokio::select! {
+                events = fetched => events.ok()?,
+                _ = shutdown.wait_for(|s| *s) => return None,
+            };
+            self.after = events.last().map(|(n, _)| *n).unwrap_or(self.after);
+            self.queue.extend(events.into_iter().map(|(_, e)| e));
+        }
+        let event = self.queue.pop_front()?;
+        if let TaskEvent::Status { status, .. } = &event
+            && status.is_terminal()
+        {
+            // A task's output is recorded before its end: nothing follows.
+            self.queue.clear();
+            if let Ok(Some(task)) = self.state.storage.task(&self.id).await {
+                self.queue.push_back(TaskEvent::End {
+                    task: Box::new(task.to_api()),
+                });
+            }
+            self.finished = true;
+        }
+        Some(event)
+    }
+}

@@ -1,0 +1,169 @@
+//! Durable state: the task queue, results, events and modules.
+//!
+//! One interface, so the scheduler and the HTTP handlers never know which
+//! database holds the queue. SQLite (one file) is the embedded default.
+//! No transaction stays open while a task runs: a claim takes a lease that
+//! the runner renews, and every write about a running task is fenced on its
+//! attempt and lease owner, so a stale runner can never overwrite a newer
+//! result.
+
+mod error;
+mod record;
+mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sandrun_api::{ModuleInfo, TaskEvent, TaskRequest, TaskResult, TaskStatus};
+
+pub use error::StorageError;
+pub use record::{TaskFilter, TaskRecord};
+pub use sqlite::SqliteStorage;
+
+/// A task about to be queued.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub id: String,
+    pub request: TaskRequest,
+    /// sha256 of the request's canonical JSON, to tell an idempotent retry
+    /// from a conflicting reuse of its key.
+    pub request_hash: String,
+    pub max_attempts: u32,
+    pub created_at: i64,
+}
+
+/// What inserting one task did.
+#[derive(Debug, Clone)]
+pub enum Inserted {
+    Created(TaskRecord),
+    /// The idempotency key was seen before with the same request.
+    Existing(TaskRecord),
+}
+
+/// A task a runner now holds.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub attempt: u32,
+    pub request: TaskRequest,
+}
+
+/// A held task, as seen when its lease was renewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewed {
+    pub id: String,
+    pub cancel_requested: bool,
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone)]
+pub enum Cancelled {
+    /// It was queued and is now cancelled.
+    Now(TaskRecord),
+    /// It is running; its runner will stop it.
+    Requested(TaskRecord),
+    /// It had already ended.
+    AlreadyEnded(TaskRecord),
+    NotFound,
+}
+
+/// What a delete request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    Yes,
+    NotEnded,
+    NotFound,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Is the database answering?
+    async fn ping(&self) -> Result<(), StorageError>;
+
+    /// Queue `tasks` in one transaction: all of them, or none.
+    async fn insert_tasks(&self, tasks: Vec<NewTask>) -> Result<Vec<Inserted>, StorageError>;
+    async fn task(&self, id: &str) -> Result<Option<TaskRecord>, StorageError>;
+    /// Newest first.
+    async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError>;
+    async fn queued_count(&self) -> Result<u64, StorageError>;
+
+    /// Take up to `limit` runnable tasks, highest priority then oldest first,
+    /// leasing them to `owner` for `lease`.
+    async fn claim(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StorageError>;
+    /// Extend the leases `owner` holds on `held` (id, attempt); answers the
+    /// ones still held. A task missing from the answer was lost.
+    async fn renew(
+        &self,
+        owner: &str,
+        held: &[(String, u32)],
+        lease: Duration,
+    ) -> Result<Vec<Renewed>, StorageError>;
+    /// Record a run's end, fenced: `false` if the attempt or owner is stale.
+    async fn finish(
+        &self,
+        id: &str,
+        attempt: u32,
+        owner: &str,
+        status: TaskStatus,
+        result: Option<&TaskResult>,
+        error: Option<&str>,
+    ) -> Result<bool, StorageError>;
+    /// Give a task back after an infrastructure failure: queued again after
+    /// `retry_after` while attempts remain, failed with `error` otherwise.
+    /// `counts` is false when the run was interrupted on purpose (shutdown),
+    /// so the attempt is not used up. Fenced like `finish`.
+    async fn release(
+        &self,
+        id: &str,
+        attempt: u32,
+        owner: &str,
+        retry_after: Duration,
+        error: &str,
+        counts: bool,
+    ) -> Result<bool, StorageError>;
+    /// Give back every task whose lease has expired, as `release` does.
+    async fn reclaim_expired(&self) -> Result<u64, StorageError>;
+    /// Give back every running task, whoever holds it (one-node storage at
+    /// start-up: no other node can be running them).
+    async fn reclaim_all_running(&self) -> Result<u64, StorageError>;
+
+    async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError>;
+    async fn delete(&self, id: &str) -> Result<Deleted, StorageError>;
+    /// Delete up to `batch` tasks that ended before `ended_before` (ms).
+    async fn prune(&self, ended_before: i64, batch: u32) -> Result<u64, StorageError>;
+
+    async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StorageError>;
+    /// Events of `task_id` after the one numbered `after`, in order.
+    async fn events_after(
+        &self,
+        task_id: &str,
+        after: i64,
+    ) -> Result<Vec<(i64, TaskEvent)>, StorageError>;
+
+    async fn put_module(&self, hash: &str, bytes: &[u8]) -> Result<ModuleInfo, StorageError>;
+    async fn module(&self, hash: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    async fn module_info(&self, hash: &str) -> Result<Option<ModuleInfo>, StorageError>;
+    async fn list_modules(&self) -> Result<Vec<ModuleInfo>, StorageError>;
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The status a finished run's result puts its task in.
+pub fn status_for(result: &TaskResult) -> TaskStatus {
+    match result.outcome {
+        sandrun_api::Outcome::Succeeded => TaskStatus::Succeeded,
+        sandrun_api::Outcome::Cancelled => TaskStatus::Cancelled,
+        _ => TaskStatus::Failed,
+    }
+}

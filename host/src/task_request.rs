@@ -1,0 +1,132 @@
+//! A submitted [`TaskRequest`] turned into a sandbox [`Task`], with every
+//! field checked: the server refuses a bad request at submission with the
+//! field at fault, so nothing that is queued fails for its shape later.
+
+use std::sync::Arc;
+
+use sandrun_api::{Runtime, TaskRequest};
+
+use crate::sandbox::{Sandbox, Source, Task, TaskError};
+
+/// Most runs a task may be given.
+pub const MAX_ATTEMPTS: u32 = 10;
+const MAX_LABELS: usize = 32;
+const MAX_LABEL_KEY: usize = 64;
+const MAX_LABEL_VALUE: usize = 256;
+const MAX_IDEMPOTENCY_KEY: usize = 256;
+
+/// A request field that cannot be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {detail}")]
+pub struct RequestError {
+    /// The field's path in the request, e.g. `limits.memory_bytes`.
+    pub field: String,
+    pub detail: String,
+}
+
+fn bad(field: impl Into<String>, detail: impl Into<String>) -> RequestError {
+    RequestError {
+        field: field.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Check everything about `request` that does not need the database.
+pub fn validate(request: &TaskRequest, sandbox: &Sandbox) -> Result<(), RequestError> {
+    if let Some(key) = &request.idempotency_key
+        && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
+    {
+        return Err(bad(
+            "idempotency_key",
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY} bytes"),
+        ));
+    }
+    if let Some(n) = request.max_attempts
+        && !(1..=MAX_ATTEMPTS).contains(&n)
+    {
+        return Err(bad(
+            "max_attempts",
+            format!("must be from 1 to {MAX_ATTEMPTS}"),
+        ));
+    }
+    if request.labels.len() > MAX_LABELS {
+        return Err(bad("labels", format!("at most {MAX_LABELS} labels")));
+    }
+    for (key, value) in &request.labels {
+        if key.is_empty() || key.len() > MAX_LABEL_KEY || key.contains('=') {
+            return Err(bad(
+                format!("labels.{key}"),
+                format!("keys are 1 to {MAX_LABEL_KEY} bytes without `=`"),
+            ));
+        }
+        if value.len() > MAX_LABEL_VALUE {
+            return Err(bad(
+                format!("labels.{key}"),
+                format!("values are at most {MAX_LABEL_VALUE} bytes"),
+            ));
+        }
+    }
+    let task = to_task(request, Arc::from(Vec::new()))?;
+    sandbox.check(&task).map_err(|e| match e {
+        TaskError::Limit(limit) => bad(format!("limits.{}", limit.field().json), limit.to_string()),
+        TaskError::BadInputName { ref name, .. } => bad(format!("files.{name}"), e.to_string()),
+        TaskError::BadEnvName(ref name) => bad(format!("env.{name}"), e.to_string()),
+        TaskError::NulByte { .. } => bad("request", e.to_string()),
+        other => bad("request", other.to_string()),
+    })?;
+    Ok(())
+}
+
+/// The sandbox task for `request`; `module` holds the wasm module's bytes
+/// for `runtime: wasm`.
+pub fn to_task(request: &TaskRequest, module: Arc<[u8]>) -> Result<Task, RequestError> {
+    let source = match request.runtime {
+        Runtime::Python => {
+            if request.module.is_some() {
+                return Err(bad("module", "python tasks take `code`, not `module`"));
+            }
+            let code = request
+                .code
+                .clone()
+                .ok_or_else(|| bad("code", "python tasks need `code`"))?;
+            Source::Python { code }
+        }
+        Runtime::Wasm => {
+            if request.code.is_some() {
+                return Err(bad(
+                    "code",
+                    "wasm tasks take `module` (an uploaded module's sha256), not `code`",
+                ));
+            }
+            let hash = request
+                .module
+                .as_deref()
+                .ok_or_else(|| bad("module", "wasm tasks need `module`"))?;
+            if !is_sha256_hex(hash) {
+                return Err(bad(
+                    "module",
+                    "must be a module's sha256, 64 lower-case hex digits",
+                ));
+            }
+            Source::Wasm { module }
+        }
+    };
+    let mut task = Task::new(source);
+    if let Some(stdin) = &request.stdin {
+        task.stdin = stdin.to_bytes().map_err(|e| bad("stdin", e.to_string()))?;
+    }
+    for (name, blob) in &request.files {
+        let bytes = blob
+            .to_bytes()
+            .map_err(|e| bad(format!("files.{name}"), e.to_string()))?;
+        task.files.insert(name.clone(), bytes);
+    }
+    task.args = request.args.clone();
+    task.env = request.env.clone();
+    task.limits = request.limits;
+    Ok(task)
+}
+
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}

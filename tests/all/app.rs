@@ -1,0 +1,155 @@
+//! A real server for API tests: the whole application on port 0, with a
+//! fresh SQLite file, sharing the test binary's loaded sandbox.
+
+use std::time::Duration;
+
+use sandrun::configuration::{ServeArgs, Settings};
+use sandrun::startup::Application;
+use sandrun_api::{Task, TaskStatus};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::support::{home, sandbox};
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    _db_dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    let db_dir = tempfile::tempdir().unwrap();
+    let mut args = ServeArgs {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        database_url: Some(format!(
+            "sqlite://{}",
+            db_dir.path().join("sandrun.db").display()
+        )),
+        ..ServeArgs::default()
+    };
+    configure(&mut args);
+    spawn_on(args, db_dir).await
+}
+
+/// Start the application with `args`, keeping `db_dir` alive with it.
+pub async fn spawn_on(args: ServeArgs, db_dir: tempfile::TempDir) -> TestApp {
+    let settings = Settings::load(&args, &home()).expect("valid settings");
+    let sandbox = tokio::task::spawn_blocking(|| sandbox().clone())
+        .await
+        .unwrap();
+    let app = Application::build(&settings, sandbox)
+        .await
+        .expect("the app builds");
+    let address = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel();
+    let handle = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+        _db_dir: db_dir,
+        stop: Some(stop),
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Submit and return the task as answered.
+    pub async fn submit(&self, body: Value) -> Task {
+        let response = self.post("/v1/tasks", &body).await;
+        assert!(
+            response.status().is_success(),
+            "{}: {}",
+            response.status(),
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Submit, holding the request until the task ends.
+    pub async fn run(&self, body: Value) -> Task {
+        let response = self.post("/v1/tasks?wait=60", &body).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    pub async fn task(&self, id: &str) -> Task {
+        self.get(&format!("/v1/tasks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Poll until the task reaches a terminal status.
+    pub async fn until_ended(&self, id: &str) -> Task {
+        for _ in 0..600 {
+            let task = self.task(id).await;
+            if task.status.is_terminal() {
+                return task;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("task {id} did not end");
+    }
+
+    /// Poll until the task has the status.
+    pub async fn until_status(&self, id: &str, status: TaskStatus) -> Task {
+        for _ in 0..600 {
+            let task = self.task(id).await;
+            if task.status == status {
+                return task;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("task {id} never became {status:?}");
+    }
+
+    pub async fn upload(&self, wasm: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/modules"))
+            .body(wasm)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stop the server gracefully and wait for it.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+pub fn python(code: &str) -> Value {
+    json!({ "runtime": "python", "code": code })
+}

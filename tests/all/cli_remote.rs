@@ -1,0 +1,124 @@
+//! The CLI's remote commands against a real server.
+
+use std::process::Output;
+
+use sandrun_api::{Task, TaskStatus};
+
+use crate::app::{TestApp, python, spawn_app};
+
+async fn sandrun(app: &TestApp, args: &[&str]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sandrun"));
+    command
+        .arg(args[0])
+        .args(["--server", &app.address])
+        .args(&args[1..]);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_wait_prints_output_and_exits_with_the_code() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("job.py");
+    std::fs::write(
+        &script,
+        "import sys\nprint('remote', sys.argv[1:])\nsys.exit(6)",
+    )
+    .unwrap();
+    let out = sandrun(
+        &app,
+        &[
+            "submit",
+            script.to_str().unwrap(),
+            "--wait",
+            "--label",
+            "k=v",
+            "--",
+            "z",
+        ],
+    )
+    .await;
+    assert_eq!(text(&out.stdout), "remote ['z']\n", "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(6));
+
+    let out = sandrun(
+        &app,
+        &[
+            "submit",
+            sandrun_test_guests::ECHO,
+            "--wait",
+            "--stdin",
+            script.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(
+        text(&out.stdout).contains("stdin: import sys"),
+        "{}",
+        text(&out.stderr)
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_status_logs_list_and_cancel() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("job.py");
+    std::fs::write(&script, "print('logged')").unwrap();
+    let out = sandrun(&app, &["submit", script.to_str().unwrap()]).await;
+    let id = text(&out.stdout).trim().to_owned();
+    app.until_ended(&id).await;
+
+    let status: Task =
+        serde_json::from_slice(&sandrun(&app, &["status", &id]).await.stdout).unwrap();
+    assert_eq!(status.status, TaskStatus::Succeeded);
+    assert_eq!(
+        text(&sandrun(&app, &["logs", &id]).await.stdout),
+        "logged\n"
+    );
+    let listing = text(&sandrun(&app, &["list"]).await.stdout);
+    assert!(
+        listing.contains(&id) && listing.contains("succeeded"),
+        "{listing}"
+    );
+
+    let looping = app
+        .submit(python(
+            "import time\nprint('started', flush=True)\ntime.sleep(60)",
+        ))
+        .await;
+    app.until_status(&looping.id, TaskStatus::Running).await;
+    let follow = {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sandrun"));
+        command.args(["logs", "--follow", &looping.id, "--server", &app.address]);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let cancelled: Task =
+        serde_json::from_slice(&sandrun(&app, &["cancel", &looping.id]).await.stdout).unwrap();
+    assert_eq!(cancelled.id, looping.id);
+    let followed = follow.await.unwrap();
+    assert_eq!(text(&followed.stdout), "started\n");
+    assert_eq!(
+        followed.status.code(),
+        Some(130),
+        "{}",
+        text(&followed.stderr)
+    );
+
+    let missing = sandrun(&app, &["status", "nope"]).await;
+    assert_eq!(missing.status.code(), Some(125));
+    assert!(
+        text(&missing.stderr).contains("Not found (404): no task nope"),
+        "{}",
+        text(&missing.stderr)
+    );
+    app.stop().await;
+}
