@@ -81,8 +81,11 @@ async fn bad_modules_are_refused_at_upload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_module_is_413() {
-    let app = spawn_app_with(|_| {}).await;
-    let response = app.upload(vec![0u8; 65 << 20]).await;
+    let mut config = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut config, b"max_module_bytes = 65536\n").unwrap();
+    let path = config.path().to_owned();
+    let app = spawn_app_with(|args| args.config = Some(path)).await;
+    let response = app.upload(vec![0u8; 100_000]).await;
     assert_eq!(response.status(), 413);
     assert_eq!(app.get("/healthz").await.status(), 200);
     app.stop().await;
