@@ -135,6 +135,9 @@ impl Scheduler {
             wait_all(&mut runs).await;
         }
         loops.abort_all();
+        // Wait for them to go, so nothing of this scheduler (its database
+        // handle included) outlives `run`.
+        while loops.join_next().await.is_some() {}
     }
 
     /// Claim work whenever a slot is free.

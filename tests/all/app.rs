@@ -15,7 +15,8 @@ use crate::support::{home, sandbox};
 pub struct TestApp {
     pub address: String,
     pub http: reqwest::Client,
-    _db_dir: tempfile::TempDir,
+    /// Kept until the test ends, so the database outlives the server.
+    db_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -55,7 +56,7 @@ pub async fn spawn_on(args: ServeArgs, db_dir: tempfile::TempDir) -> TestApp {
     TestApp {
         address,
         http: reqwest::Client::new(),
-        _db_dir: db_dir,
+        db_dir,
         stop: Some(stop),
         handle: Some(handle),
     }
@@ -143,10 +144,12 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Stop the server gracefully and wait for it.
-    pub async fn stop(mut self) {
+    /// Stop the server gracefully and wait for it; answers the directory
+    /// holding its database, for tests that look at what it left.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         let _ = self.stop.take().unwrap().send(());
         self.handle.take().unwrap().await.unwrap().unwrap();
+        self.db_dir
     }
 }
 

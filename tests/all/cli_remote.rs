@@ -122,3 +122,20 @@ async fn submit_status_logs_list_and_cancel() {
     );
     app.stop().await;
 }
+
+#[test]
+fn migrate_creates_the_schema_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sandrun"))
+        .args([
+            "migrate",
+            "--database-url",
+            &format!("sqlite://{}", db.display()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "database is up to date\n");
+    assert!(db.is_file());
+}

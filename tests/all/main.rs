@@ -18,6 +18,7 @@ mod limits;
 mod module_cache;
 mod python;
 mod runtime_install;
+mod shutdown;
 mod storage;
 mod support;
 mod wasm_modules;
