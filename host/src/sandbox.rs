@@ -12,20 +12,24 @@ mod error;
 mod execute;
 mod guest_memory;
 mod hooks;
+mod host_call;
 mod limits;
 mod module_cache;
 mod open_files;
 mod output;
 mod poll;
+mod python_sdk;
+mod services;
 mod stop;
 mod task;
 mod wasi_errno;
 mod workspace;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use wasmtime::{Caller, Engine, InstancePre, Linker, Module};
+use wasmtime::{Engine, InstancePre, Linker, Module};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
@@ -50,7 +54,7 @@ struct TaskState {
     stop: StopSignal,
     clock: execute::TaskClock,
     open_files: OpenFiles,
-    hooks: Arc<dyn TaskHooks>,
+    services: services::Services,
 }
 
 /// How a module is started.
@@ -71,6 +75,8 @@ struct Prepared {
 struct PythonRuntime {
     prepared: Prepared,
     installed: Installed,
+    /// Preopened as the standard library: the runtime's own, plus `sandrun.py`.
+    stdlib_dir: PathBuf,
 }
 
 /// Runs tasks. Cheap to share between threads; each `run` uses its own store.
@@ -79,6 +85,7 @@ pub struct Sandbox {
     linker: Linker<TaskState>,
     cache: ModuleCache,
     policy: LimitPolicy,
+    guest_sdk_dir: PathBuf,
     python: OnceLock<PythonRuntime>,
     modules: Mutex<HashMap<String, Arc<Prepared>>>,
     _ticker: EpochTicker,
@@ -102,6 +109,7 @@ impl Sandbox {
             engine,
             linker,
             policy,
+            guest_sdk_dir: home.guest_sdk(),
             python: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
             _ticker: ticker,
@@ -132,9 +140,11 @@ impl Sandbox {
             .cache
             .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
         let prepared = self.prepare(&module)?;
+        let stdlib_dir = python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
         let _ = self.python.set(PythonRuntime {
             prepared,
             installed: installed.clone(),
+            stdlib_dir,
         });
         Ok(())
     }
@@ -187,12 +197,6 @@ fn link(engine: &Engine) -> wasmtime::Result<Linker<TaskState>> {
     linker.allow_shadowing(true);
     poll::define(&mut linker)?;
     open_files::define(&mut linker)?;
-    // Host calls get their meaning with the guest SDK; until then every call
-    // is refused.
-    linker.func_wrap(
-        "host",
-        "call",
-        |_: Caller<'_, TaskState>, _: i32, _: i32, _: i32, _: i32| -> i32 { -1 },
-    )?;
+    host_call::define(&mut linker)?;
     Ok(linker)
 }

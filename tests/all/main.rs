@@ -3,6 +3,8 @@
 
 mod cli;
 mod escape;
+mod host_call_faults;
+mod host_calls;
 mod limits;
 mod module_cache;
 mod python;

@@ -41,6 +41,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME=PATH", value_parser = parse_pair)]
     input: Vec<(String, String)>,
 
+    /// JSON input the guest reads with the `input` host call (`@FILE` reads
+    /// it from a file)
+    #[arg(long, value_name = "JSON|@FILE")]
+    input_json: Option<String>,
+
     /// Set an environment variable in the guest (it sees no host variables)
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
     env: Vec<(String, String)>,
@@ -108,6 +113,11 @@ pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot read stdin file {}", path.display()))?;
     }
     task.files = read_inputs(&args.input)?;
+    task.input = args
+        .input_json
+        .as_deref()
+        .map(parse_input_json)
+        .transpose()?;
     task.limits = Limits {
         fuel: args.fuel,
         memory_bytes: args.memory.map(|b| b.as_u64()),
@@ -154,6 +164,18 @@ fn read_inputs(pairs: &[(String, String)]) -> anyhow::Result<BTreeMap<String, Ve
         }
     }
     Ok(files)
+}
+
+/// `--input-json`: the JSON itself, or `@FILE` for a file holding it.
+fn parse_input_json(arg: &str) -> anyhow::Result<serde_json::Value> {
+    match arg.strip_prefix('@') {
+        Some(path) => {
+            let text = std::fs::read(path)
+                .with_context(|| format!("cannot read the input JSON file {path}"))?;
+            serde_json::from_slice(&text).with_context(|| format!("{path} is not valid JSON"))
+        }
+        None => serde_json::from_str(arg).context("--input-json is not valid JSON"),
+    }
 }
 
 fn report(result: &TaskResult, json: bool) -> anyhow::Result<()> {
