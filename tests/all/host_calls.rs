@@ -12,7 +12,7 @@ use crate::support::{python, run, sandbox, stderr, stdout};
 
 /// A real, in-memory key-value store, and a record of what the task reported.
 #[derive(Default)]
-struct Recorder {
+pub struct Recorder {
     kv: Mutex<HashMap<(String, String), Value>>,
     logs: Mutex<Vec<LogLine>>,
     progress: Mutex<Vec<f64>>,
@@ -46,7 +46,7 @@ impl TaskHooks for Recorder {
     }
 }
 
-fn run_hooked(task: &Task, hooks: &Arc<Recorder>) -> TaskResult {
+pub fn run_hooked(task: &Task, hooks: &Arc<Recorder>) -> TaskResult {
     sandbox()
         .run_with(task, &CancelHandle::new(), hooks.clone())
         .expect("the task is accepted")

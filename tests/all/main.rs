@@ -3,6 +3,7 @@
 
 mod cli;
 mod escape;
+mod examples;
 mod host_call_faults;
 mod host_calls;
 mod limits;
