@@ -41,6 +41,11 @@ impl Home {
         self.root.join("runtimes")
     }
 
+    /// Files the guest SDK adds to runtimes, such as Python's `sandrun` module.
+    pub fn guest_sdk(&self) -> PathBuf {
+        self.root.join("guest-sdk")
+    }
+
     /// Compiled modules, keyed by module hash and engine settings.
     pub fn module_cache(&self) -> PathBuf {
         self.root.join("cache").join("modules")

@@ -12,11 +12,14 @@ mod error;
 mod execute;
 mod guest_memory;
 mod hooks;
+mod host_call;
 mod limits;
 mod module_cache;
 mod open_files;
 mod output;
 mod poll;
+mod python_sdk;
+mod services;
 mod stop;
 mod task;
 mod validate;
@@ -24,9 +27,10 @@ mod wasi_errno;
 mod workspace;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use wasmtime::{Caller, Engine, InstancePre, Linker, Module};
+use wasmtime::{Engine, InstancePre, Linker, Module};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
@@ -51,7 +55,7 @@ struct TaskState {
     stop: StopSignal,
     clock: execute::TaskClock,
     open_files: OpenFiles,
-    hooks: Arc<dyn TaskHooks>,
+    services: services::Services,
 }
 
 /// How a module is started.
@@ -72,6 +76,8 @@ struct Prepared {
 struct PythonRuntime {
     prepared: Prepared,
     installed: Installed,
+    /// Preopened as the standard library: the runtime's own, plus `sandrun.py`.
+    stdlib_dir: PathBuf,
 }
 
 /// Runs tasks. Cheap to share between threads; each `run` uses its own store.
@@ -80,6 +86,7 @@ pub struct Sandbox {
     linker: Linker<TaskState>,
     cache: ModuleCache,
     policy: LimitPolicy,
+    guest_sdk_dir: PathBuf,
     python: OnceLock<PythonRuntime>,
     modules: Mutex<HashMap<String, Arc<Prepared>>>,
     _ticker: EpochTicker,
@@ -103,6 +110,7 @@ impl Sandbox {
             engine,
             linker,
             policy,
+            guest_sdk_dir: home.guest_sdk(),
             python: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
             _ticker: ticker,
@@ -133,9 +141,11 @@ impl Sandbox {
             .cache
             .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
         let prepared = self.prepare(&module)?;
+        let stdlib_dir = python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
         let _ = self.python.set(PythonRuntime {
             prepared,
             installed: installed.clone(),
+            stdlib_dir,
         });
         Ok(())
     }
@@ -199,12 +209,6 @@ fn link(engine: &Engine) -> wasmtime::Result<Linker<TaskState>> {
     linker.allow_shadowing(true);
     poll::define(&mut linker)?;
     open_files::define(&mut linker)?;
-    // Host calls get their meaning with the guest SDK; until then every call
-    // is refused.
-    linker.func_wrap(
-        "host",
-        "call",
-        |_: Caller<'_, TaskState>, _: i32, _: i32, _: i32, _: i32| -> i32 { -1 },
-    )?;
+    host_call::define(&mut linker)?;
     Ok(linker)
 }

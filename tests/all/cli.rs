@@ -205,3 +205,27 @@ fn runtime_list_shows_python_installed() {
         "{listing}"
     );
 }
+
+#[test]
+fn input_json_reaches_the_guest_and_json_shows_output_and_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = script(
+        dir.path(),
+        "double.py",
+        "import sandrun\nsandrun.log('doubling')\nsandrun.output([2 * x for x in sandrun.input()])",
+    );
+    let input = script(dir.path(), "in.json", "[1, 2]");
+    for arg in ["[1, 2]".to_owned(), format!("@{input}")] {
+        let out = sandrun(&["run", &file, "--input-json", &arg, "--json"]);
+        let result: TaskResult = serde_json::from_slice(&out.stdout).expect("JSON result");
+        assert_eq!(result.output, Some(serde_json::json!([2, 4])), "{arg}");
+        assert_eq!(result.logs[0].message, "doubling");
+    }
+    let out = sandrun(&["run", &file, "--input-json", "{nope"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("--input-json is not valid JSON"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -146,7 +146,11 @@ fn open_files_are_capped() {
 }
 
 /// Start `code`, cancel it half a second in, and say how long the cancel
-/// took to land.
+/// took to land. Idle, that is a tick or two (10-20 ms); the bound below
+/// leaves room for a loaded machine while still failing any stop that is
+/// not driven by the epoch or the host's own waits.
+const CANCEL_BOUND: Duration = Duration::from_millis(300);
+
 fn cancel_midway(code: &str) -> (sandrun_api::TaskResult, Duration) {
     let cancel = CancelHandle::new();
     let task = Task::python(code);
@@ -164,14 +168,14 @@ fn cancel_midway(code: &str) -> (sandrun_api::TaskResult, Duration) {
 fn cancel_stops_a_computing_task() {
     let (r, took) = cancel_midway("while True:\n    pass");
     assert_eq!(r.outcome, Outcome::Cancelled, "{r:?}");
-    assert!(took < Duration::from_millis(100), "{took:?}");
+    assert!(took < CANCEL_BOUND, "{took:?}");
 }
 
 #[test]
 fn cancel_wakes_a_sleeping_task() {
     let (r, took) = cancel_midway("import time\ntime.sleep(60)");
     assert_eq!(r.outcome, Outcome::Cancelled, "{r:?}");
-    assert!(took < Duration::from_millis(100), "{took:?}");
+    assert!(took < CANCEL_BOUND, "{took:?}");
 }
 
 #[test]

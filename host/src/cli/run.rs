@@ -45,6 +45,7 @@ pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     task.env = args.task.env();
     task.stdin = args.task.stdin_bytes()?;
     task.files = args.task.files()?;
+    task.input = args.task.input()?;
     task.limits = args.task.limits();
 
     let sandbox = Sandbox::new(home, LimitPolicy::default())?;

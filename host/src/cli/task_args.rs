@@ -29,6 +29,11 @@ pub struct TaskArgs {
     #[arg(long, value_name = "NAME=PATH", value_parser = parse_pair)]
     pub input: Vec<(String, String)>,
 
+    /// JSON input the guest reads with the `input` host call (`@FILE` reads
+    /// it from a file)
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub input_json: Option<String>,
+
     /// Set an environment variable in the guest (it sees no host variables)
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub env: Vec<(String, String)>,
@@ -98,6 +103,23 @@ impl TaskArgs {
             }
         }
         Ok(files)
+    }
+
+    /// `--input-json`: the JSON itself, or `@FILE` for a file holding it.
+    pub fn input(&self) -> anyhow::Result<Option<serde_json::Value>> {
+        let Some(arg) = &self.input_json else {
+            return Ok(None);
+        };
+        let value = match arg.strip_prefix('@') {
+            Some(path) => {
+                let text = std::fs::read(path)
+                    .with_context(|| format!("cannot read the input JSON file {path}"))?;
+                serde_json::from_slice(&text)
+                    .with_context(|| format!("{path} is not valid JSON"))?
+            }
+            None => serde_json::from_str(arg).context("--input-json is not valid JSON")?,
+        };
+        Ok(Some(value))
     }
 
     pub fn env(&self) -> BTreeMap<String, String> {

@@ -14,6 +14,12 @@ pub enum SandboxError {
     Thread(io::Error),
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
+    #[error("cannot {what} {} for the Python helper: {source}", path.display())]
+    PythonHelper {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
     #[error("invalid module: {0}")]
     InvalidModule(String),
 }

@@ -15,6 +15,8 @@ use super::hooks::{NoHooks, Stream, TaskHooks};
 use super::limits::MemoryLimiter;
 use super::open_files::OpenFiles;
 use super::output::CappedOutput;
+use super::python_sdk;
+use super::services::Services;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
 use super::workspace::Workspace;
 use super::{Entry, Prepared, Sandbox, SandboxError, Source, Task, TaskError, TaskState};
@@ -133,12 +135,16 @@ impl Sandbox {
                     .get()
                     .ok_or(TaskError::RuntimeNotLoaded(Runtime::Python))?;
                 let guest = &python.installed.manifest.guest;
-                wasi.arg(&guest.argv0).arg("-c").arg(code);
+                // The boot code makes `sandrun` importable, then runs `code`.
+                wasi.arg(&guest.argv0)
+                    .arg("-c")
+                    .arg(python_sdk::BOOT)
+                    .arg(code);
                 wasi.envs(&guest.env.iter().collect::<Vec<_>>());
                 // The interpreter finds its standard library through the
                 // first preopen.
                 wasi.preopened_dir(
-                    python.installed.stdlib_dir(),
+                    &python.stdlib_dir,
                     python.installed.manifest.stdlib_guest_dir(),
                     FsPerms::ReadOnly,
                 )
@@ -164,7 +170,7 @@ impl Sandbox {
             stop: StopSignal::new(cancel.clone(), deadline),
             clock,
             open_files: OpenFiles::new(limits.open_files),
-            hooks,
+            services: Services::new(hooks, task.input.clone(), task.kv_namespace.clone()),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -181,7 +187,7 @@ impl Sandbox {
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let peak = store.data().limiter.peak();
-        drop(store);
+        let services = store.into_data().services;
         let (out, out_truncated) = stdout.take();
         let (err, err_truncated) = stderr.take();
         Ok(TaskResult {
@@ -196,9 +202,9 @@ impl Sandbox {
             wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
             peak_memory_bytes: peak,
             limits,
-            output: None,
-            logs: Vec::new(),
-            progress: None,
+            output: services.output,
+            logs: services.logs,
+            progress: services.progress,
         })
     }
 }

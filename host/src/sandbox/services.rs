@@ -1,0 +1,234 @@
+//! What each host call means. Requests and replies are JSON so that any
+//! guest language can speak them with the JSON library it already has; the
+//! framing that carries them through guest memory lives in `host_call.rs`.
+//!
+//! Every request is bounded and every refusal is a reply the guest can read,
+//! not a fault: a guest that asks for too much learns why and carries on.
+
+use std::sync::Arc;
+
+use sandrun_api::{LogLevel, LogLine};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::hooks::{KvError, KvStore, TaskHooks};
+
+/// The largest request a guest may send, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 2 << 20;
+/// The largest structured output, as JSON bytes.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// The longest log message, in bytes.
+pub const MAX_LOG_MESSAGE_BYTES: usize = 8 << 10;
+/// How many log lines one task may keep.
+pub const MAX_LOG_LINES: usize = 1000;
+/// The longest kv key, in bytes.
+pub const MAX_KV_KEY_BYTES: usize = 256;
+/// The largest kv value, as JSON bytes.
+pub const MAX_KV_VALUE_BYTES: usize = 64 << 10;
+
+const CALLS: &[&str] = &[
+    "input",
+    "output",
+    "log",
+    "progress",
+    "kv_get",
+    "kv_put",
+    "kv_delete",
+];
+
+/// One host call, as the guest asked for it.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case", deny_unknown_fields)]
+enum Request {
+    Input,
+    Output { value: Value },
+    Log { level: LogLevel, message: String },
+    Progress { value: f64 },
+    KvGet { key: String },
+    KvPut { key: String, value: Value },
+    KvDelete { key: String },
+}
+
+/// Why a host call was refused; the guest gets the code and the message.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("the request is {len} bytes; at most {MAX_REQUEST_BYTES} are allowed")]
+    RequestTooLarge { len: usize },
+    #[error("the request is not a JSON object with a `call` field: {0}")]
+    Malformed(String),
+    #[error("unknown host call `{0}`; the host offers {calls}", calls = CALLS.join(", "))]
+    UnknownCall(String),
+    #[error("bad `{call}` request: {detail}")]
+    BadRequest { call: String, detail: String },
+    #[error("{what} is {len} bytes; at most {max} are allowed")]
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("progress must be a number from 0 to 1, not {0}")]
+    BadProgress(f64),
+    #[error("the task already logged {MAX_LOG_LINES} lines; no more are kept")]
+    TooManyLogs,
+    #[error("a kv key must be 1 to {MAX_KV_KEY_BYTES} bytes, not {0}")]
+    BadKey(usize),
+    #[error("no key-value store: {0}")]
+    KvUnavailable(&'static str),
+    #[error(transparent)]
+    Kv(#[from] KvError),
+}
+
+impl CallError {
+    /// A stable name for the error, for guests to match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CallError::RequestTooLarge { .. } | CallError::TooLarge { .. } => "too_large",
+            CallError::Malformed(_) | CallError::BadRequest { .. } => "bad_request",
+            CallError::UnknownCall(_) => "unknown_call",
+            CallError::BadProgress(_) | CallError::BadKey(_) => "invalid",
+            CallError::TooManyLogs => "limit_reached",
+            CallError::KvUnavailable(_) => "kv_unavailable",
+            CallError::Kv(_) => "kv_failed",
+        }
+    }
+}
+
+/// What host calls keep for one task, and what they read.
+pub struct Services {
+    hooks: Arc<dyn TaskHooks>,
+    input: Value,
+    kv_namespace: Option<String>,
+    pub output: Option<Value>,
+    pub logs: Vec<LogLine>,
+    pub progress: Option<f64>,
+}
+
+impl Services {
+    pub fn new(
+        hooks: Arc<dyn TaskHooks>,
+        input: Option<Value>,
+        kv_namespace: Option<String>,
+    ) -> Self {
+        Services {
+            hooks,
+            input: input.unwrap_or(Value::Null),
+            kv_namespace,
+            output: None,
+            logs: Vec::new(),
+            progress: None,
+        }
+    }
+
+    /// Answer one request.
+    pub fn answer(&mut self, request: &[u8], at_ms: f64) -> Vec<u8> {
+        reply(self.serve(request, at_ms))
+    }
+
+    fn serve(&mut self, request: &[u8], at_ms: f64) -> Result<Value, CallError> {
+        match parse(request)? {
+            Request::Input => Ok(self.input.clone()),
+            Request::Output { value } => {
+                check_size("the output", &value, MAX_OUTPUT_BYTES)?;
+                self.output = Some(value);
+                Ok(Value::Null)
+            }
+            Request::Log { level, message } => self.log(level, message, at_ms),
+            Request::Progress { value } => {
+                if !(0.0..=1.0).contains(&value) {
+                    return Err(CallError::BadProgress(value));
+                }
+                self.progress = Some(value);
+                self.hooks.progress(value);
+                Ok(Value::Null)
+            }
+            Request::KvGet { key } => {
+                let (store, ns) = self.kv(&key)?;
+                Ok(store.get(ns, &key)?.unwrap_or(Value::Null))
+            }
+            Request::KvPut { key, value } => {
+                check_size("the kv value", &value, MAX_KV_VALUE_BYTES)?;
+                let (store, ns) = self.kv(&key)?;
+                store.put(ns, &key, &value)?;
+                Ok(Value::Null)
+            }
+            Request::KvDelete { key } => {
+                let (store, ns) = self.kv(&key)?;
+                Ok(Value::Bool(store.delete(ns, &key)?))
+            }
+        }
+    }
+
+    fn log(&mut self, level: LogLevel, message: String, at_ms: f64) -> Result<Value, CallError> {
+        if message.len() > MAX_LOG_MESSAGE_BYTES {
+            return Err(CallError::TooLarge {
+                what: "the log message",
+                len: message.len(),
+                max: MAX_LOG_MESSAGE_BYTES,
+            });
+        }
+        if self.logs.len() >= MAX_LOG_LINES {
+            return Err(CallError::TooManyLogs);
+        }
+        let line = LogLine {
+            level,
+            message,
+            at_ms,
+        };
+        self.hooks.log(&line);
+        self.logs.push(line);
+        Ok(Value::Null)
+    }
+
+    /// The store and namespace for a kv call on `key`.
+    fn kv(&self, key: &str) -> Result<(&dyn KvStore, &str), CallError> {
+        if key.is_empty() || key.len() > MAX_KV_KEY_BYTES {
+            return Err(CallError::BadKey(key.len()));
+        }
+        let store = self
+            .hooks
+            .kv()
+            .ok_or(CallError::KvUnavailable("this host offers none"))?;
+        let namespace = self
+            .kv_namespace
+            .as_deref()
+            .ok_or(CallError::KvUnavailable("the task names no kv namespace"))?;
+        Ok((store, namespace))
+    }
+}
+
+/// A call's result as the guest reads it: `{"ok": value}` or
+/// `{"error": {"code": ..., "message": ...}}`.
+pub fn reply(result: Result<Value, CallError>) -> Vec<u8> {
+    let reply = match result {
+        Ok(value) => json!({ "ok": value }),
+        Err(e) => json!({ "error": { "code": e.code(), "message": e.to_string() } }),
+    };
+    serde_json::to_vec(&reply).expect("JSON values serialise")
+}
+
+fn parse(request: &[u8]) -> Result<Request, CallError> {
+    let value: Value =
+        serde_json::from_slice(request).map_err(|e| CallError::Malformed(e.to_string()))?;
+    let call = value
+        .get("call")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CallError::Malformed("no string `call` field".into()))?
+        .to_owned();
+    if !CALLS.contains(&call.as_str()) {
+        return Err(CallError::UnknownCall(call));
+    }
+    serde_json::from_value(value).map_err(|e| CallError::BadRequest {
+        call,
+        detail: e.to_string(),
+    })
+}
+
+fn check_size(what: &'static str, value: &Value, max: usize) -> Result<(), CallError> {
+    let len = serde_json::to_vec(value)
+        .expect("JSON values serialise")
+        .len();
+    if len > max {
+        return Err(CallError::TooLarge { what, len, max });
+    }
+    Ok(())
+}
