@@ -217,6 +217,8 @@ impl Scheduler {
             };
             for (id, _) in &held {
                 match renewed.iter().find(|r| &r.id == id) {
+                    // It ended meanwhile: its lease was released, not lost.
+                    None if !self.running.contains_key(id) => {}
                     None => {
                         tracing::warn!(task_id = %id, "lease lost; stopping the local run");
                         self.cancel_local(id);

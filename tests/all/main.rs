@@ -16,6 +16,8 @@ mod crash;
 mod escape;
 mod limits;
 mod module_cache;
+mod multi_node;
+mod postgres;
 mod python;
 mod runtime_install;
 mod storage;

@@ -238,9 +238,8 @@ impl Storage for PostgresStorage {
     }
 
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError> {
-        let mut q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE TRUE"
-        ));
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE TRUE"));
         filter.push_conditions(&mut q);
         let rows: Vec<TaskRow> = q.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(TaskRecord::try_from).collect()
@@ -372,9 +371,16 @@ impl Storage for PostgresStorage {
         counts: bool,
     ) -> Result<bool, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let released =
-            release_in(&mut tx, id, attempt, Some(owner), retry_after, error, counts)
-                .await?;
+        let released = release_in(
+            &mut tx,
+            id,
+            attempt,
+            Some(owner),
+            retry_after,
+            error,
+            counts,
+        )
+        .await?;
         if matches!(released, Some(Release::Requeue { .. })) {
             self.hint_in(&mut tx, &Hint::Queued).await?;
         }
@@ -395,9 +401,17 @@ impl Storage for PostgresStorage {
         for row in &rows {
             let id: String = row.try_get("id")?;
             let attempt = row.try_get::<i64, _>("attempt")? as u32;
-            if release_in(&mut tx, &id, attempt, None, Duration::ZERO, NODE_STOPPED, true)
-                .await?
-                .is_some()
+            if release_in(
+                &mut tx,
+                &id,
+                attempt,
+                None,
+                Duration::ZERO,
+                NODE_STOPPED,
+                true,
+            )
+            .await?
+            .is_some()
             {
                 count += 1;
             }

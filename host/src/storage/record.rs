@@ -118,7 +118,8 @@ impl TaskFilter {
             q.push(" AND status = ").push_bind(status.name().to_owned());
         }
         if let Some(runtime) = self.runtime {
-            q.push(" AND runtime = ").push_bind(runtime.name().to_owned());
+            q.push(" AND runtime = ")
+                .push_bind(runtime.name().to_owned());
         }
         if let Some((key, value)) = &self.label {
             q.push(

@@ -571,16 +571,7 @@ impl SqliteStorage {
         for row in &rows {
             let id: String = row.try_get("id")?;
             let attempt = row.try_get::<i64, _>("attempt")? as u32;
-            if release_in(
-                &mut tx,
-                &id,
-                attempt,
-                Duration::ZERO,
-                NODE_STOPPED,
-                true,
-            )
-            .await?
-            {
+            if release_in(&mut tx, &id, attempt, Duration::ZERO, NODE_STOPPED, true).await? {
                 count += 1;
             }
         }
