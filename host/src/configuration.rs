@@ -14,12 +14,13 @@ use serde::Deserialize;
 use crate::home::Home;
 use crate::sandbox::LimitPolicy;
 use crate::server::ApiLimits;
+use crate::storage::PostgresOptions;
 
 /// Where the queue lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
     Sqlite(PathBuf),
-    Postgres(String),
+    Postgres(PostgresOptions),
 }
 
 /// Everything `sandrun serve` runs with.
@@ -76,6 +77,12 @@ pub struct ServeArgs {
     /// How long a claim lasts unrenewed; a dead node's tasks rerun after it [default: 15s]
     #[arg(long, env = "SANDRUN_LEASE", value_name = "DURATION")]
     pub lease: Option<humantime::Duration>,
+    /// Postgres connections this node opens at most [default: slots + 6]
+    #[arg(long, env = "SANDRUN_DB_CONNECTIONS", value_name = "N")]
+    pub db_connections: Option<u32>,
+    /// Postgres: poll only, no LISTEN (behind a transaction-mode pooler)
+    #[arg(long, env = "SANDRUN_POLL_ONLY")]
+    pub poll_only: bool,
 }
 
 /// The config file. Every field is optional.
@@ -93,6 +100,9 @@ struct FileConfig {
     retention: Option<String>,
     grace: Option<String>,
     lease: Option<String>,
+    db_connections: Option<u32>,
+    #[serde(default)]
+    poll_only: bool,
     max_body_bytes: Option<usize>,
     max_module_bytes: Option<usize>,
     max_wait: Option<String>,
@@ -159,7 +169,7 @@ impl Settings {
             .bind
             .or(file.bind)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let database = match args.database_url.as_ref().or(file.database_url.as_ref()) {
+        let mut database = match args.database_url.as_ref().or(file.database_url.as_ref()) {
             Some(url) => parse_database_url(url)?,
             None => Database::Sqlite(home.root().join("sandrun.db")),
         };
@@ -186,6 +196,18 @@ impl Settings {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if slots == 0 {
             return Err(invalid("slots", "must be at least 1"));
+        }
+        if let Database::Postgres(options) = &mut database {
+            // A connection per running task's writes, plus the API, the
+            // scheduler's loops and the listener.
+            options.max_connections = args
+                .db_connections
+                .or(file.db_connections)
+                .unwrap_or(slots as u32 + 6);
+            if options.max_connections < 2 {
+                return Err(invalid("db_connections", "must be at least 2"));
+            }
+            options.poll_only = args.poll_only || file.poll_only;
         }
         let lease = duration("lease", args.lease, &file.lease, Duration::from_secs(15))?;
         if lease < Duration::from_secs(1) {
@@ -249,7 +271,11 @@ pub fn parse_database_url(url: &str) -> Result<Database, ConfigError> {
         return Ok(Database::Sqlite(PathBuf::from(path)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Database::Postgres(url.to_owned()));
+        return Ok(Database::Postgres(PostgresOptions {
+            url: url.to_owned(),
+            max_connections: 10,
+            poll_only: false,
+        }));
     }
     Err(invalid(
         "database_url",

@@ -8,6 +8,8 @@
 //! results; only infrastructure failures are retried, with backoff.
 
 mod event_writer;
+mod heartbeat;
+mod hints;
 mod notifier;
 mod run;
 
@@ -37,6 +39,8 @@ pub struct SchedulerConfig {
     pub retry_base: Duration,
     /// How long ended tasks are kept.
     pub retention: Duration,
+    /// Where this node's API listens, for the node registry.
+    pub address: String,
 }
 
 /// A task running on this node.
@@ -116,6 +120,10 @@ impl Scheduler {
         loops.spawn(self.clone().renew_leases());
         loops.spawn(self.clone().reclaim_expired());
         loops.spawn(self.clone().prune_old_tasks());
+        loops.spawn(self.clone().heartbeat());
+        if let Some(hints) = self.storage.listen() {
+            loops.spawn(self.clone().follow_hints(hints));
+        }
         let slots = Arc::new(Semaphore::new(self.config.slots));
         let mut runs = JoinSet::new();
         tokio::select! {
@@ -212,6 +220,8 @@ impl Scheduler {
             };
             for (id, _) in &held {
                 match renewed.iter().find(|r| &r.id == id) {
+                    // It ended meanwhile: its lease was released, not lost.
+                    None if !self.running.contains_key(id) => {}
                     None => {
                         tracing::warn!(task_id = %id, "lease lost; stopping the local run");
                         self.cancel_local(id);
@@ -240,7 +250,8 @@ impl Scheduler {
         }
     }
 
-    /// Delete ended tasks older than the retention period, in batches.
+    /// Delete ended tasks and nodes silent for longer than the retention
+    /// period, in batches.
     async fn prune_old_tasks(self: Arc<Self>) {
         const BATCH: u32 = 500;
         loop {
@@ -254,6 +265,9 @@ impl Scheduler {
                         break;
                     }
                 }
+            }
+            if let Err(e) = self.storage.forget_nodes(cutoff).await {
+                tracing::warn!(error = %e, "forgetting old nodes failed");
             }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }

@@ -11,6 +11,7 @@ mod events;
 mod extract;
 mod health;
 mod modules;
+mod nodes;
 mod openapi;
 mod problem;
 mod tasks;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/modules/{hash}", get(modules::get))
         .route("/runtimes", get(health::runtimes))
+        .route("/nodes", get(nodes::list))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -14,7 +14,7 @@ use crate::configuration::{Database, Settings};
 use crate::sandbox::Sandbox;
 use crate::scheduler::{Notifier, Scheduler, SchedulerConfig};
 use crate::server::{self, AppState};
-use crate::storage::{SqliteStorage, Storage};
+use crate::storage::{PostgresStorage, SqliteStorage, Storage};
 
 /// Open the configured database, bringing its schema up to date.
 pub async fn open_storage(database: &Database) -> anyhow::Result<Arc<dyn Storage>> {
@@ -25,7 +25,12 @@ pub async fn open_storage(database: &Database) -> anyhow::Result<Arc<dyn Storage
                 .with_context(|| format!("opening {}", path.display()))?;
             Ok(Arc::new(storage))
         }
-        Database::Postgres(_) => bail!("the Postgres backend is not available in this build yet"),
+        Database::Postgres(options) => {
+            let storage = PostgresStorage::open(options)
+                .await
+                .context("opening the Postgres database")?;
+            Ok(Arc::new(storage))
+        }
     }
 }
 
@@ -65,6 +70,7 @@ impl Application {
                 poll_interval: Duration::from_millis(500),
                 retry_base: Duration::from_secs(1),
                 retention: settings.retention,
+                address: listener.local_addr()?.to_string(),
             },
         ));
         let (stop, shutdown) = watch::channel(false);

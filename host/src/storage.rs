@@ -1,14 +1,18 @@
 //! Durable state: the task queue, results, events and modules.
 //!
 //! One interface, so the scheduler and the HTTP handlers never know which
-//! database holds the queue. SQLite (one file) is the embedded default.
+//! database holds the queue. SQLite (one file) is the embedded default;
+//! Postgres lets several nodes share one queue.
 //! No transaction stays open while a task runs: a claim takes a lease that
 //! the runner renews, and every write about a running task is fenced on its
 //! attempt and lease owner, so a stale runner can never overwrite a newer
 //! result.
 
 mod error;
+mod node;
+mod postgres;
 mod record;
+mod release;
 mod sqlite;
 
 use std::time::Duration;
@@ -17,7 +21,9 @@ use async_trait::async_trait;
 use sandrun_api::{ModuleInfo, TaskEvent, TaskRequest, TaskResult, TaskStatus};
 
 pub use error::StorageError;
-pub use record::{TaskFilter, TaskRecord};
+pub use node::NodeRecord;
+pub use postgres::{PostgresOptions, PostgresStorage};
+pub use record::{TaskFilter, TaskRecord, rfc3339};
 pub use sqlite::SqliteStorage;
 
 /// A task about to be queued.
@@ -73,6 +79,18 @@ pub enum Deleted {
     Yes,
     NotEnded,
     NotFound,
+}
+
+/// A hint from another node that something changed. Hints may be lost or
+/// repeated; they only make the next look at the database come sooner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    /// Tasks were queued.
+    Queued,
+    /// A cancel was requested for this running task.
+    Cancel(String),
+    /// Hints may have been missed (the listening connection was lost).
+    Missed,
 }
 
 #[async_trait]
@@ -138,7 +156,9 @@ pub trait Storage: Send + Sync + 'static {
     async fn prune(&self, ended_before: i64, batch: u32) -> Result<u64, StorageError>;
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StorageError>;
-    /// Events of `task_id` after the one numbered `after`, in order.
+    /// Events of `task_id` after the one numbered `after`, in order. A
+    /// reader that saw event `n` will see every later event with a number
+    /// above `n`: numbers never commit out of order.
     async fn events_after(
         &self,
         task_id: &str,
@@ -149,6 +169,18 @@ pub trait Storage: Send + Sync + 'static {
     async fn module(&self, hash: &str) -> Result<Option<Vec<u8>>, StorageError>;
     async fn module_info(&self, hash: &str) -> Result<Option<ModuleInfo>, StorageError>;
     async fn list_modules(&self) -> Result<Vec<ModuleInfo>, StorageError>;
+
+    /// Record that `node` is alive, as it is now.
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StorageError>;
+    /// Every node that ever heartbeat and was not forgotten, oldest first.
+    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError>;
+    /// Forget nodes silent since before `silent_before` (ms).
+    async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError>;
+
+    /// Start receiving other nodes' hints, if this database carries them.
+    fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Hint>> {
+        None
+    }
 }
 
 /// Milliseconds since the Unix epoch.

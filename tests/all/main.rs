@@ -19,6 +19,8 @@ mod host_call_faults;
 mod host_calls;
 mod limits;
 mod module_cache;
+mod multi_node;
+mod postgres;
 mod python;
 mod runtime_install;
 mod shutdown;

@@ -1,9 +1,17 @@
-//! The storage contract, against a real SQLite file.
+//! The storage contract, one body per test run against both backends: a
+//! SQLite file and a fresh schema on the real PostgreSQL server.
 
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use sandrun::storage::{NewTask, SqliteStorage, Storage, now_ms};
-use sandrun_api::{TaskRequest, TaskStatus};
+use sandrun::storage::{
+    Cancelled, Hint, NewTask, NodeRecord, PostgresOptions, PostgresStorage, SqliteStorage, Storage,
+    now_ms,
+};
+use sandrun_api::{TaskEvent, TaskRequest, TaskStatus};
+
+use crate::postgres::Schema;
 
 fn new_task(id: &str) -> NewTask {
     let request: TaskRequest =
@@ -17,17 +25,70 @@ fn new_task(id: &str) -> NewTask {
     }
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStorage) {
+/// What keeps a test's database alive.
+#[allow(dead_code)]
+enum Keep {
+    Dir(tempfile::TempDir),
+    Schema(Schema),
+}
+
+async fn sqlite() -> (Keep, Arc<dyn Storage>) {
     let dir = tempfile::tempdir().unwrap();
     let storage = SqliteStorage::open(&dir.path().join("db.sqlite"))
         .await
         .unwrap();
-    (dir, storage)
+    (Keep::Dir(dir), Arc::new(storage))
 }
 
-#[tokio::test]
-async fn a_stale_runner_cannot_overwrite_a_newer_result() {
-    let (_dir, storage) = open().await;
+pub async fn postgres_storage(schema: &Schema, poll_only: bool) -> PostgresStorage {
+    PostgresStorage::open(&PostgresOptions {
+        url: schema.url.clone(),
+        max_connections: 12,
+        poll_only,
+    })
+    .await
+    .unwrap()
+}
+
+async fn postgres(test: &str) -> Option<(Keep, Arc<dyn Storage>)> {
+    let schema = Schema::fresh(test).await?;
+    let storage = postgres_storage(&schema, false).await;
+    Some((Keep::Schema(schema), Arc::new(storage)))
+}
+
+/// `storage::NAME::sqlite` and `storage::NAME::postgres` for each body.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let (_keep, storage) = super::sqlite().await;
+                super::$name(storage).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some((_keep, storage)) = super::postgres(concat!("storage::", stringify!($name))).await {
+                    super::$name(storage).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    a_stale_runner_cannot_overwrite_a_newer_result,
+    infrastructure_failures_retry_until_attempts_run_out,
+    backoff_delays_the_retry,
+    retention_prunes_old_ended_tasks_in_batches,
+    concurrent_claims_take_each_task_once,
+    claims_take_priority_then_age,
+    events_reach_a_concurrent_reader_complete_and_in_order,
+    a_cancel_reaches_the_runner_through_renewal,
+    nodes_heartbeat_and_are_forgotten,
+);
+
+async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage>) {
     storage.insert_tasks(vec![new_task("t1")]).await.unwrap();
     let lease = Duration::from_millis(1);
     let first = storage.claim("node-a", 1, lease).await.unwrap();
@@ -65,9 +126,7 @@ async fn a_stale_runner_cannot_overwrite_a_newer_result() {
     );
 }
 
-#[tokio::test]
-async fn infrastructure_failures_retry_until_attempts_run_out() {
-    let (_dir, storage) = open().await;
+async fn infrastructure_failures_retry_until_attempts_run_out(storage: Arc<dyn Storage>) {
     storage.insert_tasks(vec![new_task("t1")]).await.unwrap();
     let lease = Duration::from_secs(60);
     storage.claim("n", 1, lease).await.unwrap();
@@ -93,9 +152,7 @@ async fn infrastructure_failures_retry_until_attempts_run_out() {
     assert!(task.error.unwrap().contains("no attempts left"));
 }
 
-#[tokio::test]
-async fn backoff_delays_the_retry() {
-    let (_dir, storage) = open().await;
+async fn backoff_delays_the_retry(storage: Arc<dyn Storage>) {
     storage.insert_tasks(vec![new_task("t1")]).await.unwrap();
     storage
         .claim("n", 1, Duration::from_secs(60))
@@ -114,9 +171,7 @@ async fn backoff_delays_the_retry() {
     );
 }
 
-#[tokio::test]
-async fn retention_prunes_old_ended_tasks_in_batches() {
-    let (_dir, storage) = open().await;
+async fn retention_prunes_old_ended_tasks_in_batches(storage: Arc<dyn Storage>) {
     let ids: Vec<String> = (0..5).map(|i| format!("t{i}")).collect();
     storage
         .insert_tasks(ids.iter().map(|id| new_task(id)).collect())
@@ -148,4 +203,261 @@ async fn retention_prunes_old_ended_tasks_in_batches() {
         storage.task("t4").await.unwrap().unwrap().status,
         TaskStatus::Queued
     );
+}
+
+async fn concurrent_claims_take_each_task_once(storage: Arc<dyn Storage>) {
+    let ids: Vec<String> = (0..300).map(|i| format!("t{i:03}")).collect();
+    storage
+        .insert_tasks(ids.iter().map(|id| new_task(id)).collect())
+        .await
+        .unwrap();
+    let claimers = (0..8).map(|n| {
+        let storage = storage.clone();
+        tokio::spawn(async move {
+            let owner = format!("node-{n}");
+            let mut mine = Vec::new();
+            loop {
+                let batch = storage
+                    .claim(&owner, 7, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                assert!(batch.len() <= 7, "a claim takes at most its limit");
+                mine.extend(batch.into_iter().map(|c| (c.id, c.attempt)));
+            }
+        })
+    });
+    let mut seen = HashSet::new();
+    for claimer in claimers.collect::<Vec<_>>() {
+        for (id, attempt) in claimer.await.unwrap() {
+            assert_eq!(attempt, 1);
+            assert!(seen.insert(id.clone()), "{id} was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), ids.len(), "every task was claimed");
+    assert_eq!(storage.queued_count().await.unwrap(), 0);
+}
+
+async fn claims_take_priority_then_age(storage: Arc<dyn Storage>) {
+    let mut urgent = new_task("b-urgent");
+    urgent.request.priority = 5;
+    storage
+        .insert_tasks(vec![new_task("a-old"), urgent, new_task("c-new")])
+        .await
+        .unwrap();
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let claimed = storage
+            .claim("n", 1, Duration::from_secs(60))
+            .await
+            .unwrap();
+        order.extend(claimed.into_iter().map(|c| c.id));
+    }
+    assert_eq!(order, ["b-urgent", "a-old", "c-new"]);
+}
+
+async fn events_reach_a_concurrent_reader_complete_and_in_order(storage: Arc<dyn Storage>) {
+    const WRITERS: usize = 6;
+    const EACH: usize = 25;
+    storage.insert_tasks(vec![new_task("t1")]).await.unwrap();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let storage = storage.clone();
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    let text = format!("{w}:{i}\n");
+                    storage
+                        .append_events("t1", &[TaskEvent::Stdout { text }])
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    // The reader follows with a cursor, as SSE does, while writers race.
+    let mut cursor = 0;
+    let mut read = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while read.len() < 1 + WRITERS * EACH {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} events read",
+            read.len()
+        );
+        for (n, event) in storage.events_after("t1", cursor).await.unwrap() {
+            assert!(n > cursor, "numbers increase");
+            cursor = n;
+            read.push(event);
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert!(storage.events_after("t1", cursor).await.unwrap().is_empty());
+    assert_eq!(
+        read[0],
+        TaskEvent::Status {
+            status: TaskStatus::Queued,
+            attempt: 0
+        }
+    );
+    let mut next = BTreeMap::new();
+    for event in &read[1..] {
+        let TaskEvent::Stdout { text } = event else {
+            panic!("unexpected {event:?}")
+        };
+        let (w, i) = text.trim().split_once(':').unwrap();
+        let expected = next.entry(w.to_owned()).or_insert(0);
+        assert_eq!(
+            i.parse::<usize>().unwrap(),
+            *expected,
+            "writer {w} in order"
+        );
+        *expected += 1;
+    }
+    assert!(next.values().all(|&n| n == EACH), "no event lost: {next:?}");
+}
+
+async fn a_cancel_reaches_the_runner_through_renewal(storage: Arc<dyn Storage>) {
+    storage
+        .insert_tasks(vec![new_task("t1"), new_task("t2")])
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    let claimed = storage.claim("n", 1, lease).await.unwrap();
+    assert_eq!(claimed[0].id, "t1");
+    assert!(matches!(
+        storage.cancel("t1").await.unwrap(),
+        Cancelled::Requested(_)
+    ));
+    assert!(matches!(
+        storage.cancel("t2").await.unwrap(),
+        Cancelled::Now(_)
+    ));
+    let renewed = storage
+        .renew("n", &[("t1".into(), 1)], lease)
+        .await
+        .unwrap();
+    assert!(renewed[0].cancel_requested);
+    assert!(
+        storage
+            .renew("other", &[("t1".into(), 1)], lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "only the owner renews"
+    );
+    assert!(
+        storage
+            .finish("t1", 1, "n", TaskStatus::Cancelled, None, None)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        storage.cancel("t1").await.unwrap(),
+        Cancelled::AlreadyEnded(_)
+    ));
+}
+
+async fn nodes_heartbeat_and_are_forgotten(storage: Arc<dyn Storage>) {
+    let mut node = NodeRecord {
+        id: "node-a".into(),
+        address: "127.0.0.1:1".into(),
+        slots: 4,
+        running: 0,
+        started_at: 1_000,
+        last_heartbeat: 1_000,
+    };
+    storage.heartbeat(&node).await.unwrap();
+    node.running = 3;
+    node.last_heartbeat = 2_000;
+    storage.heartbeat(&node).await.unwrap();
+    let young = NodeRecord {
+        id: "node-b".into(),
+        started_at: 5_000,
+        last_heartbeat: 5_000,
+        ..node.clone()
+    };
+    storage.heartbeat(&young).await.unwrap();
+    assert_eq!(storage.nodes().await.unwrap(), [node, young.clone()]);
+    assert_eq!(storage.forget_nodes(3_000).await.unwrap(), 1);
+    assert_eq!(storage.nodes().await.unwrap(), [young]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_hints_survive_a_lost_listening_connection() {
+    let Some(schema) =
+        Schema::fresh("storage::postgres_hints_survive_a_lost_listening_connection").await
+    else {
+        return;
+    };
+    let storage = postgres_storage(&schema, false).await;
+    let mut hints = storage.listen().expect("Postgres listens");
+    let next = async |hints: &mut tokio::sync::mpsc::UnboundedReceiver<Hint>| {
+        tokio::time::timeout(Duration::from_secs(10), hints.recv())
+            .await
+            .expect("a hint within 10 s")
+            .expect("the listener runs")
+    };
+    assert_eq!(next(&mut hints).await, Hint::Missed, "listening started");
+    storage
+        .insert_tasks((0..50).map(|i| new_task(&format!("t{i}"))).collect())
+        .await
+        .unwrap();
+    assert_eq!(next(&mut hints).await, Hint::Queued);
+
+    // Kill the listening connection from outside: it comes back.
+    let mut admin = schema.connect().await;
+    let schema_name = schema.url.rsplit("%3D").next().unwrap().to_owned();
+    let listening = async |admin: &mut sqlx::PgConnection| -> Vec<i32> {
+        sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND query LIKE $1",
+        )
+        .bind(format!("%{schema_name}%"))
+        .fetch_all(admin)
+        .await
+        .unwrap()
+    };
+    let old = listening(&mut admin).await;
+    assert_eq!(old.len(), 1, "one listening connection");
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(old[0])
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut hints).await, Hint::Missed);
+    for _ in 0..100 {
+        let now = listening(&mut admin).await;
+        if now.len() == 1 && now != old {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(listening(&mut admin).await, old, "listening again");
+    storage
+        .claim("n", 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    storage.cancel("t0").await.unwrap();
+    let mut after = next(&mut hints).await;
+    while after == Hint::Missed {
+        after = next(&mut hints).await;
+    }
+    assert_eq!(
+        after,
+        Hint::Cancel("t0".into()),
+        "one hint per transaction, not per row"
+    );
+    assert!(
+        postgres_storage(&schema, true).await.listen().is_none(),
+        "poll-only mode does not listen"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_carries_no_hints() {
+    let (_keep, storage) = sqlite().await;
+    assert!(storage.listen().is_none());
 }

@@ -1,7 +1,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{batches, events, health, modules, tasks};
+use super::{batches, events, health, modules, nodes, tasks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use super::{batches, events, health, modules, tasks};
         modules::list,
         modules::get,
         health::runtimes,
+        nodes::list,
         health::healthz,
         health::readyz,
     )

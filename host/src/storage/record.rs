@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
-use sandrun_api::{Runtime, Task, TaskRequest, TaskResult, TaskStatus};
+use sandrun_api::{ModuleInfo, Runtime, Task, TaskRequest, TaskResult, TaskStatus};
+
+use super::StorageError;
 
 /// A task row, decoded.
 #[derive(Debug, Clone)]
@@ -39,6 +41,50 @@ impl TaskRecord {
     }
 }
 
+/// The columns both backends read a task from, in the types both store
+/// them as (integers as 64-bit, JSON as text).
+pub(super) const TASK_COLUMNS: &str = "id, status, request, request_hash, attempt, max_attempts, \
+                                       created_at, started_at, finished_at, result, error, cancel_requested";
+
+/// A task row as stored, before its JSON is decoded.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct TaskRow {
+    id: String,
+    status: String,
+    request: String,
+    request_hash: String,
+    attempt: i64,
+    max_attempts: i64,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    result: Option<String>,
+    error: Option<String>,
+    cancel_requested: bool,
+}
+
+impl TryFrom<TaskRow> for TaskRecord {
+    type Error = StorageError;
+
+    fn try_from(row: TaskRow) -> Result<Self, StorageError> {
+        Ok(TaskRecord {
+            status: TaskStatus::parse(&row.status)
+                .ok_or_else(|| StorageError::Corrupt(format!("status `{}`", row.status)))?,
+            request: serde_json::from_str(&row.request)?,
+            result: row.result.map(|r| serde_json::from_str(&r)).transpose()?,
+            id: row.id,
+            request_hash: row.request_hash,
+            attempt: row.attempt as u32,
+            max_attempts: row.max_attempts as u32,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            error: row.error,
+            cancel_requested: row.cancel_requested,
+        })
+    }
+}
+
 /// Milliseconds since the epoch as RFC 3339.
 pub fn rfc3339(ms: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
@@ -58,6 +104,64 @@ pub struct TaskFilter {
     pub limit: u32,
 }
 
+impl TaskFilter {
+    /// Append the filter's conditions, order and limit to a query that
+    /// selects from `tasks` and ends in a `WHERE` clause.
+    pub(super) fn push_conditions<'args, DB: sqlx::Database>(
+        &self,
+        q: &mut sqlx::QueryBuilder<'args, DB>,
+    ) where
+        String: sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+    {
+        if let Some(status) = self.status {
+            q.push(" AND status = ").push_bind(status.name().to_owned());
+        }
+        if let Some(runtime) = self.runtime {
+            q.push(" AND runtime = ")
+                .push_bind(runtime.name().to_owned());
+        }
+        if let Some((key, value)) = &self.label {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = tasks.id AND l.key = ",
+            )
+            .push_bind(key.clone())
+            .push(" AND l.value = ")
+            .push_bind(value.clone())
+            .push(")");
+        }
+        if let Some(after) = self.created_after {
+            q.push(" AND created_at >= ").push_bind(after);
+        }
+        if let Some(before) = self.created_before {
+            q.push(" AND created_at < ").push_bind(before);
+        }
+        if let Some(id) = &self.before_id {
+            q.push(" AND id < ").push_bind(id.clone());
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(self.limit));
+    }
+}
+
 pub(super) fn labels_json(labels: &BTreeMap<String, String>) -> String {
     serde_json::to_string(labels).expect("string maps serialise")
+}
+
+/// A module row without its bytes.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ModuleRow {
+    hash: String,
+    size: i64,
+    created_at: i64,
+}
+
+impl From<ModuleRow> for ModuleInfo {
+    fn from(row: ModuleRow) -> Self {
+        ModuleInfo {
+            hash: row.hash,
+            size: row.size as u64,
+            created_at: rfc3339(row.created_at),
+        }
+    }
 }

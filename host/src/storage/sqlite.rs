@@ -14,17 +14,16 @@ use sandrun_api::{ModuleInfo, TaskEvent, TaskResult, TaskStatus};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
-use super::record::{TaskFilter, TaskRecord, labels_json, rfc3339};
+use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
+use super::release::{NODE_STOPPED, Release};
 use super::{
-    Cancelled, Claimed, Deleted, Inserted, NewTask, Renewed, Storage, StorageError, now_ms,
+    Cancelled, Claimed, Deleted, Inserted, NewTask, NodeRecord, Renewed, Storage, StorageError,
+    now_ms,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-
-const TASK_COLUMNS: &str = "id, status, request, request_hash, attempt, max_attempts, created_at, \
-                            started_at, finished_at, result, error, cancel_requested";
 
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
@@ -70,24 +69,7 @@ impl SqliteStorage {
 }
 
 fn decode(row: &SqliteRow) -> Result<TaskRecord, StorageError> {
-    let status: String = row.try_get("status")?;
-    let request: String = row.try_get("request")?;
-    let result: Option<String> = row.try_get("result")?;
-    Ok(TaskRecord {
-        id: row.try_get("id")?,
-        status: TaskStatus::parse(&status)
-            .ok_or_else(|| StorageError::Corrupt(format!("status `{status}`")))?,
-        request: serde_json::from_str(&request)?,
-        request_hash: row.try_get("request_hash")?,
-        attempt: row.try_get::<i64, _>("attempt")? as u32,
-        max_attempts: row.try_get::<i64, _>("max_attempts")? as u32,
-        created_at: row.try_get("created_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-        result: result.map(|r| serde_json::from_str(&r)).transpose()?,
-        error: row.try_get("error")?,
-        cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
-    })
+    TaskRow::from_row(row)?.try_into()
 }
 
 async fn task_in(
@@ -133,50 +115,37 @@ async fn release_in(
     .await?;
     let Some(row) = row else { return Ok(false) };
     let max_attempts = row.try_get::<i64, _>("max_attempts")? as u32;
-    let now = now_ms();
-    if counts && attempt >= max_attempts {
-        sqlx::query(
-            "UPDATE tasks SET status = 'failed', error = ?, finished_at = ?, lease_owner = NULL, \
-             lease_expires_at = NULL WHERE id = ?",
-        )
-        .bind(format!(
-            "{error} (attempt {attempt} of {max_attempts}; no attempts left)"
-        ))
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        event_in(
-            tx,
-            id,
-            &TaskEvent::Status {
-                status: TaskStatus::Failed,
-                attempt,
-            },
-        )
-        .await?;
-    } else {
-        let attempt_after = if counts { attempt } else { attempt - 1 };
-        sqlx::query(
-            "UPDATE tasks SET status = 'queued', attempt = ?, run_after = ?, error = ?, lease_owner = NULL, \
-             lease_expires_at = NULL WHERE id = ?",
-        )
-        .bind(attempt_after as i64)
-        .bind(now + retry_after.as_millis() as i64)
-        .bind(error)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        event_in(
-            tx,
-            id,
-            &TaskEvent::Status {
-                status: TaskStatus::Queued,
-                attempt: attempt_after,
-            },
-        )
-        .await?;
+    let plan = Release::plan(attempt, max_attempts, retry_after, error, counts);
+    match &plan {
+        Release::Fail { error } => {
+            sqlx::query(
+                "UPDATE tasks SET status = 'failed', error = ?, finished_at = ?, lease_owner = NULL, \
+                 lease_expires_at = NULL WHERE id = ?",
+            )
+            .bind(error)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Release::Requeue {
+            attempt,
+            run_after,
+            error,
+        } => {
+            sqlx::query(
+                "UPDATE tasks SET status = 'queued', attempt = ?, run_after = ?, error = ?, lease_owner = NULL, \
+                 lease_expires_at = NULL WHERE id = ?",
+            )
+            .bind(*attempt as i64)
+            .bind(run_after)
+            .bind(error)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
+    event_in(tx, id, &plan.event(attempt)).await?;
     Ok(true)
 }
 
@@ -258,32 +227,7 @@ impl Storage for SqliteStorage {
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError> {
         let mut q =
             QueryBuilder::<Sqlite>::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE 1 = 1"));
-        if let Some(status) = filter.status {
-            q.push(" AND status = ").push_bind(status.name());
-        }
-        if let Some(runtime) = filter.runtime {
-            q.push(" AND runtime = ").push_bind(runtime.name());
-        }
-        if let Some((key, value)) = &filter.label {
-            q.push(
-                " AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = tasks.id AND l.key = ",
-            )
-            .push_bind(key.clone())
-            .push(" AND l.value = ")
-            .push_bind(value.clone())
-            .push(")");
-        }
-        if let Some(after) = filter.created_after {
-            q.push(" AND created_at >= ").push_bind(after);
-        }
-        if let Some(before) = filter.created_before {
-            q.push(" AND created_at < ").push_bind(before);
-        }
-        if let Some(id) = &filter.before_id {
-            q.push(" AND id < ").push_bind(id.clone());
-        }
-        q.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(filter.limit as i64);
+        filter.push_conditions(&mut q);
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(decode).collect()
     }
@@ -561,19 +505,54 @@ impl Storage for SqliteStorage {
     }
 
     async fn module_info(&self, hash: &str) -> Result<Option<ModuleInfo>, StorageError> {
-        let row = sqlx::query("SELECT hash, size, created_at FROM modules WHERE hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(module_info).transpose()
+        let row: Option<ModuleRow> =
+            sqlx::query_as("SELECT hash, size, created_at FROM modules WHERE hash = ?")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(ModuleInfo::from))
     }
 
     async fn list_modules(&self) -> Result<Vec<ModuleInfo>, StorageError> {
-        let rows =
-            sqlx::query("SELECT hash, size, created_at FROM modules ORDER BY created_at DESC")
+        let rows: Vec<ModuleRow> =
+            sqlx::query_as("SELECT hash, size, created_at FROM modules ORDER BY created_at DESC")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter().map(module_info).collect()
+        Ok(rows.into_iter().map(ModuleInfo::from).collect())
+    }
+
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO nodes (id, address, slots, running, started_at, last_heartbeat) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+             running = excluded.running, last_heartbeat = excluded.last_heartbeat",
+        )
+        .bind(&node.id)
+        .bind(&node.address)
+        .bind(node.slots)
+        .bind(node.running)
+        .bind(node.started_at)
+        .bind(node.last_heartbeat)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM nodes ORDER BY started_at, id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError> {
+        let gone = sqlx::query("DELETE FROM nodes WHERE last_heartbeat < ?")
+            .bind(silent_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(gone)
     }
 }
 
@@ -592,28 +571,11 @@ impl SqliteStorage {
         for row in &rows {
             let id: String = row.try_get("id")?;
             let attempt = row.try_get::<i64, _>("attempt")? as u32;
-            if release_in(
-                &mut tx,
-                &id,
-                attempt,
-                Duration::ZERO,
-                "the node running it stopped",
-                true,
-            )
-            .await?
-            {
+            if release_in(&mut tx, &id, attempt, Duration::ZERO, NODE_STOPPED, true).await? {
                 count += 1;
             }
         }
         tx.commit().await?;
         Ok(count)
     }
-}
-
-fn module_info(row: &SqliteRow) -> Result<ModuleInfo, StorageError> {
-    Ok(ModuleInfo {
-        hash: row.try_get("hash")?,
-        size: row.try_get::<i64, _>("size")? as u64,
-        created_at: rfc3339(row.try_get("created_at")?),
-    })
 }

@@ -1,0 +1,61 @@
+//! What giving a held task back does, decided in one place so that both
+//! backends retry, fail and count attempts alike.
+
+use std::time::Duration;
+
+use sandrun_api::{TaskEvent, TaskStatus};
+
+use super::now_ms;
+
+/// The new state of a task given back after an infrastructure failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Release {
+    /// No attempts left: it fails with this error.
+    Fail { error: String },
+    /// Queued again as `attempt` (attempts used so far), runnable from `run_after`.
+    Requeue {
+        attempt: u32,
+        run_after: i64,
+        error: String,
+    },
+}
+
+impl Release {
+    /// See [`super::Storage::release`].
+    pub(super) fn plan(
+        attempt: u32,
+        max_attempts: u32,
+        retry_after: Duration,
+        error: &str,
+        counts: bool,
+    ) -> Release {
+        if counts && attempt >= max_attempts {
+            Release::Fail {
+                error: format!("{error} (attempt {attempt} of {max_attempts}; no attempts left)"),
+            }
+        } else {
+            Release::Requeue {
+                attempt: if counts { attempt } else { attempt - 1 },
+                run_after: now_ms() + retry_after.as_millis() as i64,
+                error: error.to_owned(),
+            }
+        }
+    }
+
+    /// The status event it records.
+    pub(super) fn event(&self, attempt: u32) -> TaskEvent {
+        match self {
+            Release::Fail { .. } => TaskEvent::Status {
+                status: TaskStatus::Failed,
+                attempt,
+            },
+            Release::Requeue { attempt, .. } => TaskEvent::Status {
+                status: TaskStatus::Queued,
+                attempt: *attempt,
+            },
+        }
+    }
+}
+
+/// Why an expired lease is given back.
+pub(super) const NODE_STOPPED: &str = "the node running it stopped";
