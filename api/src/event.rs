@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{Task, TaskStatus};
+use crate::{LogLine, Task, TaskStatus};
 
 /// What `GET /v1/tasks/{id}/events` streams, one Server-Sent Event each;
 /// the SSE `event:` name is the variant's name.
@@ -20,6 +20,14 @@ pub enum TaskEvent {
     Stderr {
         text: String,
     },
+    /// A message the guest logged.
+    Log {
+        line: LogLine,
+    },
+    /// Progress the guest reported, 0 to 1.
+    Progress {
+        value: f64,
+    },
     /// The last event: the task as it ended.
     End {
         task: Box<Task>,
@@ -32,6 +40,8 @@ impl TaskEvent {
             TaskEvent::Status { .. } => "status",
             TaskEvent::Stdout { .. } => "stdout",
             TaskEvent::Stderr { .. } => "stderr",
+            TaskEvent::Log { .. } => "log",
+            TaskEvent::Progress { .. } => "progress",
             TaskEvent::End { .. } => "end",
         }
     }

@@ -7,6 +7,9 @@ pub struct ModuleInfo {
     /// Lower-case hex sha256 of the module's bytes: its identity.
     pub hash: String,
     pub size: u64,
+    /// Its names, `name@version`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
     /// RFC 3339.
     pub created_at: String,
 }

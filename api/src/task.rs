@@ -13,7 +13,8 @@ pub struct TaskRequest {
     /// Python source, for `runtime: python`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// An uploaded module's sha256, for `runtime: wasm`.
+    /// For `runtime: wasm`, an uploaded module: its sha256, `name@version`,
+    /// or `name` for the highest version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +37,13 @@ pub struct TaskRequest {
     /// different body it is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// JSON the guest reads with the `input` host call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
+    /// The key-value namespace the guest's `kv` host calls use; without one,
+    /// `kv` calls fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_namespace: Option<String>,
     /// Runs allowed when the infrastructure fails (a crashed node, say).
     /// Guest faults are results and never retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +116,9 @@ pub struct Task {
     /// failures) or was refused when it came to run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The guest's last reported progress, 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f64>,
 }
 
 /// One page of tasks, newest first.

@@ -9,6 +9,7 @@
 //! result.
 
 mod error;
+mod guest_data;
 mod node;
 mod postgres;
 mod record;
@@ -71,6 +72,15 @@ pub enum Cancelled {
     /// It had already ended.
     AlreadyEnded(TaskRecord),
     NotFound,
+}
+
+/// What naming a module did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameOutcome {
+    /// The name now (or already) points at the module.
+    Named,
+    /// The name points at another module.
+    Taken { hash: String },
 }
 
 /// What a delete request did.
@@ -175,6 +185,36 @@ pub trait Storage: Send + Sync + 'static {
     /// Every node that ever heartbeat and was not forgotten, oldest first.
     async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError>;
     /// Forget nodes silent since before `silent_before` (ms).
+    /// The JSON value under `key` in `namespace`.
+    async fn kv_get(
+        &self,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, StorageError>;
+    async fn kv_put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StorageError>;
+    /// Whether the key existed.
+    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError>;
+    /// Record a running task's last progress (0 to 1), fenced on its attempt.
+    async fn set_progress(&self, id: &str, attempt: u32, progress: f64)
+    -> Result<(), StorageError>;
+    /// Give an uploaded module the name `name@version`; a name once given
+    /// never moves to another module.
+    async fn name_module(
+        &self,
+        name: &str,
+        version: &str,
+        hash: &str,
+    ) -> Result<NameOutcome, StorageError>;
+    /// `name@version` for each name module `hash` has.
+    async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError>;
+    /// (version, hash) for each version of the module called `name`.
+    async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError>;
+
     async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError>;
 
     /// Start receiving other nodes' hints, if this database carries them.

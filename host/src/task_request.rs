@@ -14,6 +14,7 @@ const MAX_LABELS: usize = 32;
 const MAX_LABEL_KEY: usize = 64;
 const MAX_LABEL_VALUE: usize = 256;
 const MAX_IDEMPOTENCY_KEY: usize = 256;
+const MAX_NAMESPACE: usize = 128;
 
 /// A request field that cannot be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +48,14 @@ pub fn validate(request: &TaskRequest, sandbox: &Sandbox) -> Result<(), RequestE
         return Err(bad(
             "max_attempts",
             format!("must be from 1 to {MAX_ATTEMPTS}"),
+        ));
+    }
+    if let Some(namespace) = &request.kv_namespace
+        && !is_name(namespace, MAX_NAMESPACE)
+    {
+        return Err(bad(
+            "kv_namespace",
+            format!("1 to {MAX_NAMESPACE} of a-z, A-Z, 0-9, `.`, `_`, `-`"),
         ));
     }
     if request.labels.len() > MAX_LABELS {
@@ -95,17 +104,13 @@ pub fn to_task(request: &TaskRequest, module: Arc<[u8]>) -> Result<Task, Request
             if request.code.is_some() {
                 return Err(bad(
                     "code",
-                    "wasm tasks take `module` (an uploaded module's sha256), not `code`",
+                    "wasm tasks take `module` (an uploaded module), not `code`",
                 ));
             }
-            let hash = request
-                .module
-                .as_deref()
-                .ok_or_else(|| bad("module", "wasm tasks need `module`"))?;
-            if !is_sha256_hex(hash) {
+            if request.module.as_deref().is_none_or(str::is_empty) {
                 return Err(bad(
                     "module",
-                    "must be a module's sha256, 64 lower-case hex digits",
+                    "wasm tasks need `module`: a sha256, name@version or name",
                 ));
             }
             Source::Wasm { module }
@@ -124,9 +129,18 @@ pub fn to_task(request: &TaskRequest, module: Arc<[u8]>) -> Result<Task, Request
     task.args = request.args.clone();
     task.env = request.env.clone();
     task.limits = request.limits;
+    task.input = request.input.clone();
+    task.kv_namespace = request.kv_namespace.clone();
     Ok(task)
 }
 
 pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A name made of ASCII letters, digits, `.`, `_` and `-`, 1 to `max` long.
+pub fn is_name(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }

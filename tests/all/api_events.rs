@@ -7,7 +7,7 @@ use crate::app::{TestApp, python, spawn_app};
 
 /// Read the task's SSE stream to its end, noting the task's status each
 /// time an output event arrives.
-async fn read_events(app: &TestApp, id: &str) -> Vec<(TaskEvent, TaskStatus)> {
+pub async fn read_events(app: &TestApp, id: &str) -> Vec<(TaskEvent, TaskStatus)> {
     let response = app.get(&format!("/v1/tasks/{id}/events")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");

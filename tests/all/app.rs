@@ -27,16 +27,26 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let db_dir = tempfile::tempdir().unwrap();
-    let mut args = ServeArgs {
+    let mut args = local_args(&db_dir);
+    configure(&mut args);
+    spawn_on(args, db_dir).await
+}
+
+/// Start a server on the database a stopped one left in `db_dir`.
+pub async fn spawn_on_dir(db_dir: tempfile::TempDir) -> TestApp {
+    spawn_on(local_args(&db_dir), db_dir).await
+}
+
+/// Port 0 on loopback, and the SQLite file in `db_dir`.
+fn local_args(db_dir: &tempfile::TempDir) -> ServeArgs {
+    ServeArgs {
         bind: Some("127.0.0.1:0".parse().unwrap()),
         database_url: Some(format!(
             "sqlite://{}",
             db_dir.path().join("sandrun.db").display()
         )),
         ..ServeArgs::default()
-    };
-    configure(&mut args);
-    spawn_on(args, db_dir).await
+    }
 }
 
 /// Start the application with `args`, keeping `db_dir` alive with it.

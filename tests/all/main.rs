@@ -5,6 +5,7 @@ mod api_batches;
 mod api_concurrency;
 mod api_errors;
 mod api_events;
+mod api_guest;
 mod api_health;
 mod api_modules;
 mod api_tasks;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sandrun::storage::{
-    Cancelled, Hint, NewTask, NodeRecord, PostgresOptions, PostgresStorage, SqliteStorage, Storage,
-    now_ms,
+    Cancelled, Hint, NameOutcome, NewTask, NodeRecord, PostgresOptions, PostgresStorage,
+    SqliteStorage, Storage, now_ms,
 };
 use sandrun_api::{TaskEvent, TaskRequest, TaskStatus};
 
@@ -86,6 +86,9 @@ on_both_backends!(
     events_reach_a_concurrent_reader_complete_and_in_order,
     a_cancel_reaches_the_runner_through_renewal,
     nodes_heartbeat_and_are_forgotten,
+    kv_values_are_kept_per_namespace,
+    progress_is_fenced_on_the_attempt,
+    module_names_never_move,
 );
 
 async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage>) {
@@ -460,4 +463,69 @@ async fn postgres_hints_survive_a_lost_listening_connection() {
 async fn sqlite_carries_no_hints() {
     let (_keep, storage) = sqlite().await;
     assert!(storage.listen().is_none());
+}
+
+async fn kv_values_are_kept_per_namespace(storage: Arc<dyn Storage>) {
+    let value = serde_json::json!({"n": 1, "tags": ["a"]});
+    assert_eq!(storage.kv_get("a", "k").await.unwrap(), None);
+    storage.kv_put("a", "k", &value).await.unwrap();
+    storage
+        .kv_put("b", "k", &serde_json::json!(2))
+        .await
+        .unwrap();
+    assert_eq!(storage.kv_get("a", "k").await.unwrap(), Some(value));
+    storage
+        .kv_put("a", "k", &serde_json::json!("replaced"))
+        .await
+        .unwrap();
+    assert_eq!(
+        storage.kv_get("a", "k").await.unwrap(),
+        Some(serde_json::json!("replaced"))
+    );
+    assert!(storage.kv_delete("a", "k").await.unwrap());
+    assert!(!storage.kv_delete("a", "k").await.unwrap());
+    assert_eq!(
+        storage.kv_get("b", "k").await.unwrap(),
+        Some(serde_json::json!(2))
+    );
+}
+
+async fn progress_is_fenced_on_the_attempt(storage: Arc<dyn Storage>) {
+    storage.insert_tasks(vec![new_task("t1")]).await.unwrap();
+    storage
+        .claim("n", 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    storage.set_progress("t1", 1, 0.25).await.unwrap();
+    storage.set_progress("t1", 7, 0.99).await.unwrap();
+    assert_eq!(
+        storage.task("t1").await.unwrap().unwrap().to_api().progress,
+        Some(0.25)
+    );
+}
+
+async fn module_names_never_move(storage: Arc<dyn Storage>) {
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    storage.put_module(&a, b"one").await.unwrap();
+    storage.put_module(&b, b"two").await.unwrap();
+    assert_eq!(
+        storage.name_module("tool", "1.0.0", &a).await.unwrap(),
+        NameOutcome::Named
+    );
+    assert_eq!(
+        storage.name_module("tool", "1.0.0", &a).await.unwrap(),
+        NameOutcome::Named
+    );
+    assert_eq!(
+        storage.name_module("tool", "1.0.0", &b).await.unwrap(),
+        NameOutcome::Taken { hash: a.clone() }
+    );
+    assert_eq!(
+        storage.name_module("tool", "2.0.0", &b).await.unwrap(),
+        NameOutcome::Named
+    );
+    assert_eq!(storage.module_names(&a).await.unwrap(), ["tool@1.0.0"]);
+    let mut versions = storage.module_versions("tool").await.unwrap();
+    versions.sort();
+    assert_eq!(versions, [("1.0.0".to_owned(), a), ("2.0.0".to_owned(), b)]);
 }

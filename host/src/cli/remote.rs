@@ -94,6 +94,9 @@ pub struct SubmitArgs {
     /// Runs allowed after infrastructure failures
     #[arg(long, value_name = "N")]
     max_attempts: Option<u32>,
+    /// Key-value namespace for the task's `kv` host calls
+    #[arg(long, value_name = "NAME")]
+    kv_namespace: Option<String>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -170,6 +173,8 @@ async fn submit(client: &Client, args: SubmitArgs) -> anyhow::Result<ExitCode> {
         labels: args.label.into_iter().collect(),
         idempotency_key: args.idempotency_key,
         max_attempts: args.max_attempts,
+        input: args.task.input()?,
+        kv_namespace: args.kv_namespace,
     };
     let task = client.submit(&request, None).await?;
     if !args.wait {
@@ -196,7 +201,8 @@ async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<ExitCod
                 let _ = std::io::stdout().flush();
             }
             TaskEvent::Stderr { text } => eprint!("{text}"),
-            TaskEvent::Status { .. } => {}
+            TaskEvent::Log { line } => eprintln!("[{}] {}", line.level.name(), line.message),
+            TaskEvent::Status { .. } | TaskEvent::Progress { .. } => {}
             TaskEvent::End { task } => ended = Some(task.clone()),
         })
         .await?;

@@ -1,4 +1,5 @@
-//! A running task's output, turned into events and written in batches.
+//! A running task's output, logs and progress, turned into events and
+//! written in batches; and the task's key-value store.
 //!
 //! The guest's writes arrive on its own thread, often a few bytes at a time;
 //! they are gathered here and written every few milliseconds, so a chatty
@@ -7,12 +8,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sandrun_api::TaskEvent;
+use sandrun_api::{LogLine, TaskEvent};
+use serde_json::Value;
+use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::Notifier;
-use crate::sandbox::{Stream, TaskHooks};
+use crate::sandbox::{KvError, KvStore, Stream, TaskHooks};
 use crate::storage::Storage;
 
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
@@ -23,18 +26,28 @@ struct Pending {
     /// A UTF-8 sequence cut by a write boundary, per stream, held until its
     /// end arrives.
     partial: [Vec<u8>; 2],
+    /// Progress reported since the last flush.
+    progress: Option<f64>,
     closed: bool,
+}
+
+/// Which run of which task the events belong to.
+#[derive(Debug, Clone)]
+pub struct RunId {
+    pub task: String,
+    pub attempt: u32,
 }
 
 #[derive(Debug)]
 pub struct EventWriter {
     pending: Mutex<Pending>,
     wake: Notify,
+    kv: StorageKv,
 }
 
 impl TaskHooks for EventWriter {
     fn output(&self, stream: Stream, bytes: &[u8]) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.lock();
         let slot = stream as usize;
         let mut data = std::mem::take(&mut pending.partial[slot]);
         data.extend_from_slice(bytes);
@@ -53,6 +66,25 @@ impl TaskHooks for EventWriter {
         drop(pending);
         self.wake.notify_one();
     }
+
+    fn log(&self, line: &LogLine) {
+        self.lock()
+            .events
+            .push(TaskEvent::Log { line: line.clone() });
+        self.wake.notify_one();
+    }
+
+    fn progress(&self, value: f64) {
+        let mut pending = self.lock();
+        pending.progress = Some(value);
+        pending.events.push(TaskEvent::Progress { value });
+        drop(pending);
+        self.wake.notify_one();
+    }
+
+    fn kv(&self) -> Option<&dyn KvStore> {
+        Some(&self.kv)
+    }
 }
 
 /// The length of `data` up to an incomplete UTF-8 sequence at its end.
@@ -65,54 +97,60 @@ fn complete_utf8_prefix(data: &[u8]) -> usize {
 }
 
 impl EventWriter {
-    /// Start writing task `id`'s events; [`EventWriter::close`] flushes the
-    /// rest and waits.
+    /// Start writing `run`'s events; [`EventWriter::close`] flushes the
+    /// rest and ends the returned task.
     pub fn start(
         storage: Arc<dyn Storage>,
         notifier: Arc<Notifier>,
-        id: String,
+        run: RunId,
     ) -> (Arc<Self>, JoinHandle<()>) {
+        let kv = StorageKv {
+            storage: storage.clone(),
+            runtime: Handle::current(),
+        };
         let writer = Arc::new(EventWriter {
             pending: Mutex::default(),
             wake: Notify::new(),
+            kv,
         });
-        let flusher = tokio::spawn(writer.clone().flush_loop(storage, notifier, id));
+        let flusher = tokio::spawn(writer.clone().flush_loop(storage, notifier, run));
         (writer, flusher)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn flush_loop(
         self: Arc<Self>,
         storage: Arc<dyn Storage>,
         notifier: Arc<Notifier>,
-        id: String,
+        run: RunId,
     ) {
         loop {
             let _ = tokio::time::timeout(FLUSH_EVERY, self.wake.notified()).await;
-            let (events, closed) = {
-                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let (events, progress, closed) = {
+                let mut pending = self.lock();
                 if pending.closed {
-                    let tail: Vec<TaskEvent> = pending
-                        .partial
-                        .iter_mut()
-                        .zip([Stream::Stdout, Stream::Stderr])
-                        .filter(|(bytes, _)| !bytes.is_empty())
-                        .map(|(bytes, stream)| {
-                            let text = String::from_utf8_lossy(&std::mem::take(bytes)).into_owned();
-                            match stream {
-                                Stream::Stdout => TaskEvent::Stdout { text },
-                                Stream::Stderr => TaskEvent::Stderr { text },
-                            }
-                        })
-                        .collect();
+                    let tail = take_partial_output(&mut pending);
                     pending.events.extend(tail);
                 }
-                (std::mem::take(&mut pending.events), pending.closed)
+                (
+                    std::mem::take(&mut pending.events),
+                    pending.progress.take(),
+                    pending.closed,
+                )
             };
+            if let Some(value) = progress
+                && let Err(e) = storage.set_progress(&run.task, run.attempt, value).await
+            {
+                tracing::warn!(error = %e, "could not record progress");
+            }
             if !events.is_empty() {
-                if let Err(e) = storage.append_events(&id, &events).await {
-                    tracing::warn!(task_id = %id, error = %e, "could not record output events");
+                if let Err(e) = storage.append_events(&run.task, &events).await {
+                    tracing::warn!(error = %e, "could not record output events");
                 }
-                notifier.notify(&id);
+                notifier.notify(&run.task);
             }
             if closed {
                 return;
@@ -122,10 +160,54 @@ impl EventWriter {
 
     /// No more output will come.
     pub fn close(&self) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .closed = true;
+        self.lock().closed = true;
         self.wake.notify_one();
+    }
+}
+
+/// Bytes held back for an unfinished UTF-8 sequence, as text, once nothing
+/// more can complete them.
+fn take_partial_output(pending: &mut Pending) -> Vec<TaskEvent> {
+    pending
+        .partial
+        .iter_mut()
+        .zip([Stream::Stdout, Stream::Stderr])
+        .filter(|(bytes, _)| !bytes.is_empty())
+        .map(|(bytes, stream)| {
+            let text = String::from_utf8_lossy(&std::mem::take(bytes)).into_owned();
+            match stream {
+                Stream::Stdout => TaskEvent::Stdout { text },
+                Stream::Stderr => TaskEvent::Stderr { text },
+            }
+        })
+        .collect()
+}
+
+/// The guest's key-value calls, served from the database. They arrive on
+/// the task's own thread (not a runtime worker), which may block on the
+/// runtime for the answer.
+#[derive(Debug)]
+struct StorageKv {
+    storage: Arc<dyn Storage>,
+    runtime: Handle,
+}
+
+impl KvStore for StorageKv {
+    fn get(&self, namespace: &str, key: &str) -> Result<Option<Value>, KvError> {
+        self.runtime
+            .block_on(self.storage.kv_get(namespace, key))
+            .map_err(|e| KvError(e.to_string()))
+    }
+
+    fn put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), KvError> {
+        self.runtime
+            .block_on(self.storage.kv_put(namespace, key, value))
+            .map_err(|e| KvError(e.to_string()))
+    }
+
+    fn delete(&self, namespace: &str, key: &str) -> Result<bool, KvError> {
+        self.runtime
+            .block_on(self.storage.kv_delete(namespace, key))
+            .map_err(|e| KvError(e.to_string()))
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sandrun_api::{Outcome, Runtime, TaskStatus};
 use tracing::Instrument;
 
-use super::event_writer::EventWriter;
+use super::event_writer::{EventWriter, RunId};
 use super::{Running, Scheduler};
 use crate::sandbox::{Task, TaskError};
 use crate::storage::{Claimed, StorageError, status_for};
@@ -43,8 +43,14 @@ impl Scheduler {
             Err(Unrunnable::Storage(e)) => return self.retry(id, attempt, &e.to_string()).await,
         };
         tracing::debug!("running");
-        let (writer, flusher) =
-            EventWriter::start(self.storage.clone(), self.notifier.clone(), id.to_owned());
+        let (writer, flusher) = EventWriter::start(
+            self.storage.clone(),
+            self.notifier.clone(),
+            RunId {
+                task: id.to_owned(),
+                attempt,
+            },
+        );
         let sandbox = self.sandbox.clone();
         let cancel = running.cancel.clone();
         let hooks = writer.clone();

@@ -1,46 +1,144 @@
+//! Uploaded modules: content-addressed by sha256, optionally named
+//! `name@version` so tasks can ask for `wordcount@1.2.0` or just the
+//! highest `wordcount`.
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sandrun_api::{ModuleInfo, ModuleList};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
 
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState};
-use crate::task_request::RequestError;
+use crate::storage::NameOutcome;
+use crate::task_request::{RequestError, is_name, is_sha256_hex};
+
+const MAX_MODULE_NAME: usize = 64;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NameQuery {
+    /// Name the module (letters, digits, `.`, `_`, `-`); needs `version`.
+    pub name: Option<String>,
+    /// Semantic version, e.g. `1.2.0`.
+    pub version: Option<String>,
+}
+
+fn bad(field: &str, detail: impl Into<String>) -> ApiError {
+    RequestError {
+        field: field.into(),
+        detail: detail.into(),
+    }
+    .into()
+}
 
 /// Upload a wasm32-wasip1 module (the request body is its bytes). It is
 /// compiled and linked now, so a module that is invalid or imports what the
 /// sandbox lacks is refused here, not when a task runs.
-#[utoipa::path(post, path = "/v1/modules", request_body(content = Vec<u8>, content_type = "application/wasm"),
+#[utoipa::path(post, path = "/v1/modules", params(NameQuery), request_body(content = Vec<u8>, content_type = "application/wasm"),
     responses((status = 201, body = ModuleInfo, description = "stored"), (status = 200, body = ModuleInfo, description = "already stored"),
-              (status = 400, body = sandrun_api::Problem), (status = 413, body = sandrun_api::Problem)))]
+              (status = 400, body = sandrun_api::Problem), (status = 409, body = sandrun_api::Problem, description = "name@version taken"),
+              (status = 413, body = sandrun_api::Problem)))]
 pub async fn upload(
     State(state): State<AppState>,
+    Query(naming): Query<NameQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ModuleInfo>), ApiError> {
+    let name = checked_name(&naming)?;
     let hash = hex::encode(Sha256::digest(&body));
-    if let Some(info) = state.storage.module_info(&hash).await? {
-        return Ok((StatusCode::OK, Json(info)));
+    let status = if state.storage.module_info(&hash).await?.is_some() {
+        StatusCode::OK
+    } else {
+        let sandbox = state.sandbox.clone();
+        let bytes = body.clone();
+        tokio::task::spawn_blocking(move || sandbox.load_module(&bytes))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| bad("body", e.to_string()))?;
+        state.storage.put_module(&hash, &body).await?;
+        StatusCode::CREATED
+    };
+    if let Some((name, version)) = name
+        && let NameOutcome::Taken { hash: holder } =
+            state.storage.name_module(&name, &version, &hash).await?
+    {
+        return Err(ApiError::Conflict(format!(
+            "{name}@{version} already names module {holder}"
+        )));
     }
-    let sandbox = state.sandbox.clone();
-    let bytes = body.clone();
-    tokio::task::spawn_blocking(move || sandbox.load_module(&bytes))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| RequestError {
-            field: "body".into(),
-            detail: e.to_string(),
-        })?;
-    let info = state.storage.put_module(&hash, &body).await?;
-    Ok((StatusCode::CREATED, Json(info)))
+    Ok((status, Json(info(&state, &hash).await?)))
+}
+
+/// The (name, version) asked for, both checked.
+fn checked_name(naming: &NameQuery) -> Result<Option<(String, String)>, ApiError> {
+    match (&naming.name, &naming.version) {
+        (None, None) => Ok(None),
+        (Some(name), Some(version)) => {
+            if !is_name(name, MAX_MODULE_NAME) || is_sha256_hex(name) {
+                return Err(bad(
+                    "name",
+                    format!("1 to {MAX_MODULE_NAME} of a-z, A-Z, 0-9, `.`, `_`, `-`"),
+                ));
+            }
+            let version = semver::Version::parse(version)
+                .map_err(|e| bad("version", format!("not a semantic version: {e}")))?;
+            Ok(Some((name.clone(), version.to_string())))
+        }
+        (Some(_), None) => Err(bad("version", "a named module needs a version")),
+        (None, Some(_)) => Err(bad("name", "a version needs a name")),
+    }
+}
+
+async fn info(state: &AppState, hash: &str) -> Result<ModuleInfo, ApiError> {
+    let mut info = state
+        .storage
+        .module_info(hash)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no module {hash}")))?;
+    info.names = state.storage.module_names(hash).await?;
+    Ok(info)
+}
+
+/// The sha256 of the module `reference` names: a sha256, `name@version`, or
+/// `name` for its highest version.
+pub(super) async fn resolve(state: &AppState, reference: &str) -> Result<String, ApiError> {
+    let missing = |what: String| bad("module", format!("no uploaded module {what}"));
+    if is_sha256_hex(reference) {
+        return match state.storage.module_info(reference).await? {
+            Some(_) => Ok(reference.to_owned()),
+            None => Err(missing(format!("has sha256 {reference}"))),
+        };
+    }
+    let (name, wanted) = match reference.split_once('@') {
+        Some((name, version)) => {
+            let version = semver::Version::parse(version)
+                .map_err(|e| bad("module", format!("`{reference}`: {e}")))?;
+            (name, Some(version))
+        }
+        None => (reference, None),
+    };
+    let versions = state.storage.module_versions(name).await?;
+    let found = versions
+        .into_iter()
+        .filter_map(|(v, hash)| semver::Version::parse(&v).ok().map(|v| (v, hash)))
+        .filter(|(v, _)| wanted.as_ref().is_none_or(|w| w == v))
+        .max_by(|a, b| a.0.cmp(&b.0));
+    found
+        .map(|(_, hash)| hash)
+        .ok_or_else(|| missing(format!("is called {reference}")))
 }
 
 /// Every uploaded module.
 #[utoipa::path(get, path = "/v1/modules", responses((status = 200, body = ModuleList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ModuleList>, ApiError> {
-    Ok(Json(ModuleList {
-        modules: state.storage.list_modules().await?,
-    }))
+    let mut modules = state.storage.list_modules().await?;
+    for module in &mut modules {
+        module.names = state.storage.module_names(&module.hash).await?;
+    }
+    Ok(Json(ModuleList { modules }))
 }
 
 /// One uploaded module's details.
@@ -49,7 +147,5 @@ pub async fn get(
     State(state): State<AppState>,
     Path(hash): Path<String>,
 ) -> Result<Json<ModuleInfo>, ApiError> {
-    let info = state.storage.module_info(&hash).await?;
-    info.map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no module {hash}")))
+    Ok(Json(info(&state, &hash).await?))
 }

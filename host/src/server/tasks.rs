@@ -58,18 +58,16 @@ pub(super) fn respond(task: Task) -> impl IntoResponse {
 }
 
 /// Check a request and make the row to insert.
-pub(super) async fn prepare(state: &AppState, request: TaskRequest) -> Result<NewTask, ApiError> {
+pub(super) async fn prepare(
+    state: &AppState,
+    mut request: TaskRequest,
+) -> Result<NewTask, ApiError> {
     validate(&request, &state.sandbox)?;
-    if let Some(hash) = &request.module
-        && state.storage.module_info(hash).await?.is_none()
-    {
-        return Err(RequestError {
-            field: "module".into(),
-            detail: format!("no uploaded module has sha256 {hash}"),
-        }
-        .into());
-    }
+    // The request as sent decides idempotency, before names are resolved.
     let canonical = serde_json::to_vec(&request).expect("requests serialise");
+    if let Some(reference) = &request.module {
+        request.module = Some(super::modules::resolve(state, reference).await?);
+    }
     Ok(NewTask {
         id: uuid::Uuid::now_v7().to_string(),
         max_attempts: request

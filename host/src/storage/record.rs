@@ -19,6 +19,8 @@ pub struct TaskRecord {
     pub result: Option<TaskResult>,
     pub error: Option<String>,
     pub cancel_requested: bool,
+    /// The last progress the guest reported while running.
+    pub progress: Option<f64>,
 }
 
 impl TaskRecord {
@@ -37,6 +39,11 @@ impl TaskRecord {
             finished_at: self.finished_at.map(rfc3339),
             result: self.result.clone(),
             error: self.error.clone(),
+            progress: self
+                .result
+                .as_ref()
+                .and_then(|r| r.progress)
+                .or(self.progress),
         }
     }
 }
@@ -44,7 +51,7 @@ impl TaskRecord {
 /// The columns both backends read a task from, in the types both store
 /// them as (integers as 64-bit, JSON as text).
 pub(super) const TASK_COLUMNS: &str = "id, status, request, request_hash, attempt, max_attempts, \
-                                       created_at, started_at, finished_at, result, error, cancel_requested";
+                                       created_at, started_at, finished_at, result, error, cancel_requested, progress";
 
 /// A task row as stored, before its JSON is decoded.
 #[derive(Debug, sqlx::FromRow)]
@@ -61,6 +68,7 @@ pub(super) struct TaskRow {
     result: Option<String>,
     error: Option<String>,
     cancel_requested: bool,
+    progress: Option<f64>,
 }
 
 impl TryFrom<TaskRow> for TaskRecord {
@@ -81,6 +89,7 @@ impl TryFrom<TaskRow> for TaskRecord {
             finished_at: row.finished_at,
             error: row.error,
             cancel_requested: row.cancel_requested,
+            progress: row.progress,
         })
     }
 }
@@ -161,6 +170,7 @@ impl From<ModuleRow> for ModuleInfo {
         ModuleInfo {
             hash: row.hash,
             size: row.size as u64,
+            names: Vec::new(),
             created_at: rfc3339(row.created_at),
         }
     }
