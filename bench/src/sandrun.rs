@@ -1,7 +1,7 @@
 //! The sandrun side: each task is one `POST /v1/tasks?wait=60` round trip,
 //! answered once the task ran and its result was stored.
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{bail, ensure};
 use sandrun_api::{ModuleInfo, Task, TaskStatus};
 use serde_json::{Value, json};
 
@@ -24,11 +24,8 @@ impl Client {
         }
     }
 
-    /// Uploads the trivial Rust guest (built for wasm32-wasip1 with the test
-    /// guests) so wasm tasks can name it.
-    pub async fn upload_trivial_module(&mut self) -> anyhow::Result<()> {
-        let path = sandrun_test_guests::ECHO;
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+    /// Uploads the trivial guest so wasm tasks can name it.
+    pub async fn upload_trivial_module(&mut self, bytes: Vec<u8>) -> anyhow::Result<()> {
         let response = self
             .http
             .post(format!("{}/v1/modules", self.address))

@@ -47,6 +47,6 @@ pub const WORKLOADS: [Workload; 4] = [
     Workload {
         name: WASM,
         program: Program::TrivialWasm,
-        expect: "args:",
+        expect: "hello from wasm",
     },
 ];
