@@ -1,0 +1,5 @@
+//! As little as a WASI command can do and still show it ran.
+
+fn main() {
+    println!("hello from wasm");
+}
