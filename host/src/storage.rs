@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use sandrun_api::{ModuleInfo, TaskEvent, TaskRequest, TaskResult, TaskStatus};
 
 pub use error::StorageError;
+pub use guest_data::GuestStore;
 pub use node::NodeRecord;
 pub use postgres::{PostgresOptions, PostgresStorage};
 pub use record::{TaskFilter, TaskRecord, rfc3339};
@@ -185,35 +186,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Every node that ever heartbeat and was not forgotten, oldest first.
     async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError>;
     /// Forget nodes silent since before `silent_before` (ms).
-    /// The JSON value under `key` in `namespace`.
-    async fn kv_get(
-        &self,
-        namespace: &str,
-        key: &str,
-    ) -> Result<Option<serde_json::Value>, StorageError>;
-    async fn kv_put(
-        &self,
-        namespace: &str,
-        key: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), StorageError>;
-    /// Whether the key existed.
-    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError>;
-    /// Record a running task's last progress (0 to 1), fenced on its attempt.
-    async fn set_progress(&self, id: &str, attempt: u32, progress: f64)
-    -> Result<(), StorageError>;
-    /// Give an uploaded module the name `name@version`; a name once given
-    /// never moves to another module.
-    async fn name_module(
-        &self,
-        name: &str,
-        version: &str,
-        hash: &str,
-    ) -> Result<NameOutcome, StorageError>;
-    /// `name@version` for each name module `hash` has.
-    async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError>;
-    /// (version, hash) for each version of the module called `name`.
-    async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError>;
+    /// Key-value data, progress and module names.
+    fn guest(&self) -> &dyn GuestStore;
 
     async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError>;
 

@@ -467,25 +467,27 @@ async fn sqlite_carries_no_hints() {
 
 async fn kv_values_are_kept_per_namespace(storage: Arc<dyn Storage>) {
     let value = serde_json::json!({"n": 1, "tags": ["a"]});
-    assert_eq!(storage.kv_get("a", "k").await.unwrap(), None);
-    storage.kv_put("a", "k", &value).await.unwrap();
+    assert_eq!(storage.guest().kv_get("a", "k").await.unwrap(), None);
+    storage.guest().kv_put("a", "k", &value).await.unwrap();
     storage
+        .guest()
         .kv_put("b", "k", &serde_json::json!(2))
         .await
         .unwrap();
-    assert_eq!(storage.kv_get("a", "k").await.unwrap(), Some(value));
+    assert_eq!(storage.guest().kv_get("a", "k").await.unwrap(), Some(value));
     storage
+        .guest()
         .kv_put("a", "k", &serde_json::json!("replaced"))
         .await
         .unwrap();
     assert_eq!(
-        storage.kv_get("a", "k").await.unwrap(),
+        storage.guest().kv_get("a", "k").await.unwrap(),
         Some(serde_json::json!("replaced"))
     );
-    assert!(storage.kv_delete("a", "k").await.unwrap());
-    assert!(!storage.kv_delete("a", "k").await.unwrap());
+    assert!(storage.guest().kv_delete("a", "k").await.unwrap());
+    assert!(!storage.guest().kv_delete("a", "k").await.unwrap());
     assert_eq!(
-        storage.kv_get("b", "k").await.unwrap(),
+        storage.guest().kv_get("b", "k").await.unwrap(),
         Some(serde_json::json!(2))
     );
 }
@@ -496,8 +498,8 @@ async fn progress_is_fenced_on_the_attempt(storage: Arc<dyn Storage>) {
         .claim("n", 1, Duration::from_secs(60))
         .await
         .unwrap();
-    storage.set_progress("t1", 1, 0.25).await.unwrap();
-    storage.set_progress("t1", 7, 0.99).await.unwrap();
+    storage.guest().set_progress("t1", 1, 0.25).await.unwrap();
+    storage.guest().set_progress("t1", 7, 0.99).await.unwrap();
     assert_eq!(
         storage.task("t1").await.unwrap().unwrap().to_api().progress,
         Some(0.25)
@@ -509,23 +511,42 @@ async fn module_names_never_move(storage: Arc<dyn Storage>) {
     storage.put_module(&a, b"one").await.unwrap();
     storage.put_module(&b, b"two").await.unwrap();
     assert_eq!(
-        storage.name_module("tool", "1.0.0", &a).await.unwrap(),
+        storage
+            .guest()
+            .name_module("tool", "1.0.0", &a)
+            .await
+            .unwrap(),
         NameOutcome::Named
     );
     assert_eq!(
-        storage.name_module("tool", "1.0.0", &a).await.unwrap(),
+        storage
+            .guest()
+            .name_module("tool", "1.0.0", &a)
+            .await
+            .unwrap(),
         NameOutcome::Named
     );
     assert_eq!(
-        storage.name_module("tool", "1.0.0", &b).await.unwrap(),
+        storage
+            .guest()
+            .name_module("tool", "1.0.0", &b)
+            .await
+            .unwrap(),
         NameOutcome::Taken { hash: a.clone() }
     );
     assert_eq!(
-        storage.name_module("tool", "2.0.0", &b).await.unwrap(),
+        storage
+            .guest()
+            .name_module("tool", "2.0.0", &b)
+            .await
+            .unwrap(),
         NameOutcome::Named
     );
-    assert_eq!(storage.module_names(&a).await.unwrap(), ["tool@1.0.0"]);
-    let mut versions = storage.module_versions("tool").await.unwrap();
+    assert_eq!(
+        storage.guest().module_names(&a).await.unwrap(),
+        ["tool@1.0.0"]
+    );
+    let mut versions = storage.guest().module_versions("tool").await.unwrap();
     versions.sort();
     assert_eq!(versions, [("1.0.0".to_owned(), a), ("2.0.0".to_owned(), b)]);
 }

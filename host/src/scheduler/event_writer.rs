@@ -142,7 +142,10 @@ impl EventWriter {
                 )
             };
             if let Some(value) = progress
-                && let Err(e) = storage.set_progress(&run.task, run.attempt, value).await
+                && let Err(e) = storage
+                    .guest()
+                    .set_progress(&run.task, run.attempt, value)
+                    .await
             {
                 tracing::warn!(error = %e, "could not record progress");
             }
@@ -195,19 +198,19 @@ struct StorageKv {
 impl KvStore for StorageKv {
     fn get(&self, namespace: &str, key: &str) -> Result<Option<Value>, KvError> {
         self.runtime
-            .block_on(self.storage.kv_get(namespace, key))
+            .block_on(self.storage.guest().kv_get(namespace, key))
             .map_err(|e| KvError(e.to_string()))
     }
 
     fn put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), KvError> {
         self.runtime
-            .block_on(self.storage.kv_put(namespace, key, value))
+            .block_on(self.storage.guest().kv_put(namespace, key, value))
             .map_err(|e| KvError(e.to_string()))
     }
 
     fn delete(&self, namespace: &str, key: &str) -> Result<bool, KvError> {
         self.runtime
-            .block_on(self.storage.kv_delete(namespace, key))
+            .block_on(self.storage.guest().kv_delete(namespace, key))
             .map_err(|e| KvError(e.to_string()))
     }
 }

@@ -62,8 +62,11 @@ pub async fn upload(
         StatusCode::CREATED
     };
     if let Some((name, version)) = name
-        && let NameOutcome::Taken { hash: holder } =
-            state.storage.name_module(&name, &version, &hash).await?
+        && let NameOutcome::Taken { hash: holder } = state
+            .storage
+            .guest()
+            .name_module(&name, &version, &hash)
+            .await?
     {
         return Err(ApiError::Conflict(format!(
             "{name}@{version} already names module {holder}"
@@ -98,7 +101,7 @@ async fn info(state: &AppState, hash: &str) -> Result<ModuleInfo, ApiError> {
         .module_info(hash)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no module {hash}")))?;
-    info.names = state.storage.module_names(hash).await?;
+    info.names = state.storage.guest().module_names(hash).await?;
     Ok(info)
 }
 
@@ -120,7 +123,7 @@ pub(super) async fn resolve(state: &AppState, reference: &str) -> Result<String,
         }
         None => (reference, None),
     };
-    let versions = state.storage.module_versions(name).await?;
+    let versions = state.storage.guest().module_versions(name).await?;
     let found = versions
         .into_iter()
         .filter_map(|(v, hash)| semver::Version::parse(&v).ok().map(|v| (v, hash)))
@@ -136,7 +139,7 @@ pub(super) async fn resolve(state: &AppState, reference: &str) -> Result<String,
 pub async fn list(State(state): State<AppState>) -> Result<Json<ModuleList>, ApiError> {
     let mut modules = state.storage.list_modules().await?;
     for module in &mut modules {
-        module.names = state.storage.module_names(&module.hash).await?;
+        module.names = state.storage.guest().module_names(&module.hash).await?;
     }
     Ok(Json(ModuleList { modules }))
 }

@@ -3,15 +3,50 @@
 //! which SQLite and Postgres both read, so one generic implementation
 //! serves both pools.
 
+use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::{Database, Decode, Encode, Executor, IntoArguments, Pool, Type};
 
 use super::{NameOutcome, StorageError, now_ms};
 
-/// The queries, over either backend's pool.
-pub(super) struct GuestData<'p, DB: Database>(pub &'p Pool<DB>);
+/// What task modules keep and report: key-value data, progress, module
+/// names. Reached through [`super::Storage::guest`].
+#[async_trait]
+pub trait GuestStore: Send + Sync {
+    /// The JSON value under `key` in `namespace`.
+    async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StorageError>;
+    async fn kv_put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), StorageError>;
+    /// Whether the key existed.
+    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError>;
+    /// Record a running task's last progress (0 to 1), fenced on its attempt.
+    async fn set_progress(&self, id: &str, attempt: u32, progress: f64)
+    -> Result<(), StorageError>;
+    /// Give an uploaded module the name `name@version`; a name once given
+    /// never moves to another module.
+    async fn name_module(
+        &self,
+        name: &str,
+        version: &str,
+        hash: &str,
+    ) -> Result<NameOutcome, StorageError>;
+    /// `name@version` for each name module `hash` has.
+    async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError>;
+    /// (version, hash) for each version of the module called `name`.
+    async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError>;
+}
 
-impl<DB> GuestData<'_, DB>
+/// The queries, over either backend's pool.
+#[derive(Debug)]
+pub(super) struct GuestData<DB: Database>(pub Pool<DB>);
+
+impl<DB: Database> Clone for GuestData<DB> {
+    fn clone(&self) -> Self {
+        GuestData(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl<DB> GuestStore for GuestData<DB>
 where
     DB: Database,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
@@ -23,23 +58,18 @@ where
     (String,): for<'r> sqlx::FromRow<'r, DB::Row>,
     (String, String): for<'r> sqlx::FromRow<'r, DB::Row>,
 {
-    pub async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StorageError> {
+    async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StorageError> {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT value FROM kv WHERE namespace = $1 AND key = $2")
                 .bind(namespace.to_owned())
                 .bind(key.to_owned())
-                .fetch_optional(self.0)
+                .fetch_optional(&self.0)
                 .await?;
         row.map(|(text,)| serde_json::from_str(&text).map_err(StorageError::from))
             .transpose()
     }
 
-    pub async fn kv_put(
-        &self,
-        namespace: &str,
-        key: &str,
-        value: &Value,
-    ) -> Result<(), StorageError> {
+    async fn kv_put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -48,22 +78,22 @@ where
         .bind(key.to_owned())
         .bind(value.to_string())
         .bind(now_ms())
-        .execute(self.0)
+        .execute(&self.0)
         .await?;
         Ok(())
     }
 
-    pub async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError> {
+    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError> {
         let gone: Option<(String,)> =
             sqlx::query_as("DELETE FROM kv WHERE namespace = $1 AND key = $2 RETURNING key")
                 .bind(namespace.to_owned())
                 .bind(key.to_owned())
-                .fetch_optional(self.0)
+                .fetch_optional(&self.0)
                 .await?;
         Ok(gone.is_some())
     }
 
-    pub async fn set_progress(
+    async fn set_progress(
         &self,
         id: &str,
         attempt: u32,
@@ -75,12 +105,12 @@ where
         .bind(progress)
         .bind(id.to_owned())
         .bind(i64::from(attempt))
-        .execute(self.0)
+        .execute(&self.0)
         .await?;
         Ok(())
     }
 
-    pub async fn name_module(
+    async fn name_module(
         &self,
         name: &str,
         version: &str,
@@ -94,13 +124,13 @@ where
         .bind(version.to_owned())
         .bind(hash.to_owned())
         .bind(now_ms())
-        .execute(self.0)
+        .execute(&self.0)
         .await?;
         let (holder,): (String,) =
             sqlx::query_as("SELECT hash FROM module_names WHERE name = $1 AND version = $2")
                 .bind(name.to_owned())
                 .bind(version.to_owned())
-                .fetch_one(self.0)
+                .fetch_one(&self.0)
                 .await?;
         Ok(if holder == hash {
             NameOutcome::Named
@@ -109,13 +139,12 @@ where
         })
     }
 
-    /// `name@version` for every name the module has.
-    pub async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError> {
+    async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT name, version FROM module_names WHERE hash = $1 ORDER BY name, version",
         )
         .bind(hash.to_owned())
-        .fetch_all(self.0)
+        .fetch_all(&self.0)
         .await?;
         Ok(rows
             .into_iter()
@@ -123,12 +152,11 @@ where
             .collect())
     }
 
-    /// (version, hash) of every version of `name`.
-    pub async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError> {
+    async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError> {
         Ok(
             sqlx::query_as("SELECT version, hash FROM module_names WHERE name = $1")
                 .bind(name.to_owned())
-                .fetch_all(self.0)
+                .fetch_all(&self.0)
                 .await?,
         )
     }

@@ -20,12 +20,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use self::events::{append_in, status_events_in};
-use super::guest_data::GuestData;
+use super::guest_data::{GuestData, GuestStore};
 use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::release::{NODE_STOPPED, Release};
 use super::{
-    Cancelled, Claimed, Deleted, Hint, Inserted, NameOutcome, NewTask, NodeRecord, Renewed,
-    Storage, StorageError, now_ms,
+    Cancelled, Claimed, Deleted, Hint, Inserted, NewTask, NodeRecord, Renewed, Storage,
+    StorageError, now_ms,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -43,6 +43,7 @@ pub struct PostgresOptions {
 #[derive(Debug, Clone)]
 pub struct PostgresStorage {
     pool: PgPool,
+    guest: GuestData<sqlx::Postgres>,
     /// The one NOTIFY channel of this schema, so that queues in different
     /// schemas of one database do not wake each other.
     channel: String,
@@ -64,6 +65,7 @@ impl PostgresStorage {
             .fetch_one(&pool)
             .await?;
         Ok(PostgresStorage {
+            guest: GuestData(pool.clone()),
             pool,
             channel: format!("sandrun.{schema}"),
             poll_only: options.poll_only,
@@ -587,55 +589,6 @@ impl Storage for PostgresStorage {
         )
     }
 
-    async fn kv_get(
-        &self,
-        namespace: &str,
-        key: &str,
-    ) -> Result<Option<serde_json::Value>, StorageError> {
-        GuestData(&self.pool).kv_get(namespace, key).await
-    }
-
-    async fn kv_put(
-        &self,
-        namespace: &str,
-        key: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), StorageError> {
-        GuestData(&self.pool).kv_put(namespace, key, value).await
-    }
-
-    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError> {
-        GuestData(&self.pool).kv_delete(namespace, key).await
-    }
-
-    async fn set_progress(
-        &self,
-        id: &str,
-        attempt: u32,
-        progress: f64,
-    ) -> Result<(), StorageError> {
-        GuestData(&self.pool)
-            .set_progress(id, attempt, progress)
-            .await
-    }
-
-    async fn name_module(
-        &self,
-        name: &str,
-        version: &str,
-        hash: &str,
-    ) -> Result<NameOutcome, StorageError> {
-        GuestData(&self.pool).name_module(name, version, hash).await
-    }
-
-    async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError> {
-        GuestData(&self.pool).module_names(hash).await
-    }
-
-    async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError> {
-        GuestData(&self.pool).module_versions(name).await
-    }
-
     async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError> {
         let gone = sqlx::query("DELETE FROM nodes WHERE last_heartbeat < $1")
             .bind(silent_before)
@@ -643,6 +596,10 @@ impl Storage for PostgresStorage {
             .await?
             .rows_affected();
         Ok(gone)
+    }
+
+    fn guest(&self) -> &dyn GuestStore {
+        &self.guest
     }
 
     fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Hint>> {

@@ -16,12 +16,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
-use super::guest_data::GuestData;
+use super::guest_data::{GuestData, GuestStore};
 use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::release::{NODE_STOPPED, Release};
 use super::{
-    Cancelled, Claimed, Deleted, Inserted, NameOutcome, NewTask, NodeRecord, Renewed, Storage,
-    StorageError, now_ms,
+    Cancelled, Claimed, Deleted, Inserted, NewTask, NodeRecord, Renewed, Storage, StorageError,
+    now_ms,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -29,6 +29,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    guest: GuestData<sqlx::Sqlite>,
     /// Held for the life of the storage: the file's one server.
     _lock: std::sync::Arc<File>,
 }
@@ -63,6 +64,7 @@ impl SqliteStorage {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStorage {
+            guest: GuestData(pool.clone()),
             pool,
             _lock: std::sync::Arc::new(lock),
         })
@@ -547,53 +549,8 @@ impl Storage for SqliteStorage {
         )
     }
 
-    async fn kv_get(
-        &self,
-        namespace: &str,
-        key: &str,
-    ) -> Result<Option<serde_json::Value>, StorageError> {
-        GuestData(&self.pool).kv_get(namespace, key).await
-    }
-
-    async fn kv_put(
-        &self,
-        namespace: &str,
-        key: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), StorageError> {
-        GuestData(&self.pool).kv_put(namespace, key, value).await
-    }
-
-    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError> {
-        GuestData(&self.pool).kv_delete(namespace, key).await
-    }
-
-    async fn set_progress(
-        &self,
-        id: &str,
-        attempt: u32,
-        progress: f64,
-    ) -> Result<(), StorageError> {
-        GuestData(&self.pool)
-            .set_progress(id, attempt, progress)
-            .await
-    }
-
-    async fn name_module(
-        &self,
-        name: &str,
-        version: &str,
-        hash: &str,
-    ) -> Result<NameOutcome, StorageError> {
-        GuestData(&self.pool).name_module(name, version, hash).await
-    }
-
-    async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError> {
-        GuestData(&self.pool).module_names(hash).await
-    }
-
-    async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError> {
-        GuestData(&self.pool).module_versions(name).await
+    fn guest(&self) -> &dyn GuestStore {
+        &self.guest
     }
 
     async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError> {
