@@ -266,7 +266,7 @@ impl Scheduler {
                     }
                 }
             }
-            if let Err(e) = self.storage.forget_nodes(cutoff).await {
+            if let Err(e) = self.storage.registry().forget_nodes(cutoff).await {
                 tracing::warn!(error = %e, "forgetting old nodes failed");
             }
             tokio::time::sleep(Duration::from_secs(3600)).await;

@@ -9,23 +9,23 @@
 //! result.
 
 mod error;
-mod guest_data;
 mod node;
 mod postgres;
 mod record;
 mod release;
+mod shared;
 mod sqlite;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sandrun_api::{ModuleInfo, TaskEvent, TaskRequest, TaskResult, TaskStatus};
+use sandrun_api::{TaskEvent, TaskRequest, TaskResult, TaskStatus};
 
 pub use error::StorageError;
-pub use guest_data::GuestStore;
 pub use node::NodeRecord;
 pub use postgres::{PostgresOptions, PostgresStorage};
 pub use record::{TaskFilter, TaskRecord, rfc3339};
+pub use shared::{GuestStore, Registry};
 pub use sqlite::SqliteStorage;
 
 /// A task about to be queued.
@@ -176,20 +176,10 @@ pub trait Storage: Send + Sync + 'static {
         after: i64,
     ) -> Result<Vec<(i64, TaskEvent)>, StorageError>;
 
-    async fn put_module(&self, hash: &str, bytes: &[u8]) -> Result<ModuleInfo, StorageError>;
-    async fn module(&self, hash: &str) -> Result<Option<Vec<u8>>, StorageError>;
-    async fn module_info(&self, hash: &str) -> Result<Option<ModuleInfo>, StorageError>;
-    async fn list_modules(&self) -> Result<Vec<ModuleInfo>, StorageError>;
-
-    /// Record that `node` is alive, as it is now.
-    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StorageError>;
-    /// Every node that ever heartbeat and was not forgotten, oldest first.
-    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError>;
-    /// Forget nodes silent since before `silent_before` (ms).
-    /// Key-value data, progress and module names.
+    /// Key-value data and progress of task modules.
     fn guest(&self) -> &dyn GuestStore;
-
-    async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError>;
+    /// Uploaded modules, their names, and the nodes sharing the queue.
+    fn registry(&self) -> &dyn Registry;
 
     /// Start receiving other nodes' hints, if this database carries them.
     fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Hint>> {

@@ -373,20 +373,23 @@ async fn nodes_heartbeat_and_are_forgotten(storage: Arc<dyn Storage>) {
         started_at: 1_000,
         last_heartbeat: 1_000,
     };
-    storage.heartbeat(&node).await.unwrap();
+    storage.registry().heartbeat(&node).await.unwrap();
     node.running = 3;
     node.last_heartbeat = 2_000;
-    storage.heartbeat(&node).await.unwrap();
+    storage.registry().heartbeat(&node).await.unwrap();
     let young = NodeRecord {
         id: "node-b".into(),
         started_at: 5_000,
         last_heartbeat: 5_000,
         ..node.clone()
     };
-    storage.heartbeat(&young).await.unwrap();
-    assert_eq!(storage.nodes().await.unwrap(), [node, young.clone()]);
-    assert_eq!(storage.forget_nodes(3_000).await.unwrap(), 1);
-    assert_eq!(storage.nodes().await.unwrap(), [young]);
+    storage.registry().heartbeat(&young).await.unwrap();
+    assert_eq!(
+        storage.registry().nodes().await.unwrap(),
+        [node, young.clone()]
+    );
+    assert_eq!(storage.registry().forget_nodes(3_000).await.unwrap(), 1);
+    assert_eq!(storage.registry().nodes().await.unwrap(), [young]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -508,11 +511,11 @@ async fn progress_is_fenced_on_the_attempt(storage: Arc<dyn Storage>) {
 
 async fn module_names_never_move(storage: Arc<dyn Storage>) {
     let (a, b) = ("a".repeat(64), "b".repeat(64));
-    storage.put_module(&a, b"one").await.unwrap();
-    storage.put_module(&b, b"two").await.unwrap();
+    storage.registry().put_module(&a, b"one").await.unwrap();
+    storage.registry().put_module(&b, b"two").await.unwrap();
     assert_eq!(
         storage
-            .guest()
+            .registry()
             .name_module("tool", "1.0.0", &a)
             .await
             .unwrap(),
@@ -520,7 +523,7 @@ async fn module_names_never_move(storage: Arc<dyn Storage>) {
     );
     assert_eq!(
         storage
-            .guest()
+            .registry()
             .name_module("tool", "1.0.0", &a)
             .await
             .unwrap(),
@@ -528,7 +531,7 @@ async fn module_names_never_move(storage: Arc<dyn Storage>) {
     );
     assert_eq!(
         storage
-            .guest()
+            .registry()
             .name_module("tool", "1.0.0", &b)
             .await
             .unwrap(),
@@ -536,17 +539,17 @@ async fn module_names_never_move(storage: Arc<dyn Storage>) {
     );
     assert_eq!(
         storage
-            .guest()
+            .registry()
             .name_module("tool", "2.0.0", &b)
             .await
             .unwrap(),
         NameOutcome::Named
     );
     assert_eq!(
-        storage.guest().module_names(&a).await.unwrap(),
+        storage.registry().module_names(&a).await.unwrap(),
         ["tool@1.0.0"]
     );
-    let mut versions = storage.guest().module_versions("tool").await.unwrap();
+    let mut versions = storage.registry().module_versions("tool").await.unwrap();
     versions.sort();
     assert_eq!(versions, [("1.0.0".to_owned(), a), ("2.0.0".to_owned(), b)]);
 }

@@ -29,7 +29,7 @@ impl Scheduler {
                 started_at,
                 last_heartbeat: now_ms(),
             };
-            if let Err(e) = self.storage.heartbeat(&node).await {
+            if let Err(e) = self.storage.registry().heartbeat(&node).await {
                 tracing::warn!(error = %e, "heartbeat failed");
             }
             tokio::time::sleep(self.heartbeat_every()).await;

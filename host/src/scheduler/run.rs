@@ -88,7 +88,7 @@ impl Scheduler {
 
     async fn sandbox_task(&self, claimed: &Claimed) -> Result<Task, Unrunnable> {
         let module: Arc<[u8]> = match (claimed.request.runtime, &claimed.request.module) {
-            (Runtime::Wasm, Some(hash)) => match self.storage.module(hash).await {
+            (Runtime::Wasm, Some(hash)) => match self.storage.registry().module(hash).await {
                 Ok(Some(bytes)) => bytes.into(),
                 Ok(None) => {
                     return Err(Unrunnable::Invalid(format!(

@@ -49,7 +49,7 @@ pub async fn upload(
 ) -> Result<(StatusCode, Json<ModuleInfo>), ApiError> {
     let name = checked_name(&naming)?;
     let hash = hex::encode(Sha256::digest(&body));
-    let status = if state.storage.module_info(&hash).await?.is_some() {
+    let status = if state.storage.registry().module_info(&hash).await?.is_some() {
         StatusCode::OK
     } else {
         let sandbox = state.sandbox.clone();
@@ -58,13 +58,13 @@ pub async fn upload(
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
             .map_err(|e| bad("body", e.to_string()))?;
-        state.storage.put_module(&hash, &body).await?;
+        state.storage.registry().put_module(&hash, &body).await?;
         StatusCode::CREATED
     };
     if let Some((name, version)) = name
         && let NameOutcome::Taken { hash: holder } = state
             .storage
-            .guest()
+            .registry()
             .name_module(&name, &version, &hash)
             .await?
     {
@@ -98,10 +98,11 @@ fn checked_name(naming: &NameQuery) -> Result<Option<(String, String)>, ApiError
 async fn info(state: &AppState, hash: &str) -> Result<ModuleInfo, ApiError> {
     let mut info = state
         .storage
+        .registry()
         .module_info(hash)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no module {hash}")))?;
-    info.names = state.storage.guest().module_names(hash).await?;
+    info.names = state.storage.registry().module_names(hash).await?;
     Ok(info)
 }
 
@@ -110,7 +111,7 @@ async fn info(state: &AppState, hash: &str) -> Result<ModuleInfo, ApiError> {
 pub(super) async fn resolve(state: &AppState, reference: &str) -> Result<String, ApiError> {
     let missing = |what: String| bad("module", format!("no uploaded module {what}"));
     if is_sha256_hex(reference) {
-        return match state.storage.module_info(reference).await? {
+        return match state.storage.registry().module_info(reference).await? {
             Some(_) => Ok(reference.to_owned()),
             None => Err(missing(format!("has sha256 {reference}"))),
         };
@@ -123,7 +124,7 @@ pub(super) async fn resolve(state: &AppState, reference: &str) -> Result<String,
         }
         None => (reference, None),
     };
-    let versions = state.storage.guest().module_versions(name).await?;
+    let versions = state.storage.registry().module_versions(name).await?;
     let found = versions
         .into_iter()
         .filter_map(|(v, hash)| semver::Version::parse(&v).ok().map(|v| (v, hash)))
@@ -137,9 +138,9 @@ pub(super) async fn resolve(state: &AppState, reference: &str) -> Result<String,
 /// Every uploaded module.
 #[utoipa::path(get, path = "/v1/modules", responses((status = 200, body = ModuleList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ModuleList>, ApiError> {
-    let mut modules = state.storage.list_modules().await?;
+    let mut modules = state.storage.registry().list_modules().await?;
     for module in &mut modules {
-        module.names = state.storage.guest().module_names(&module.hash).await?;
+        module.names = state.storage.registry().module_names(&module.hash).await?;
     }
     Ok(Json(ModuleList { modules }))
 }

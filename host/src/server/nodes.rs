@@ -15,7 +15,7 @@ use crate::storage::{NodeRecord, now_ms, rfc3339};
 pub async fn list(State(state): State<AppState>) -> Result<Json<NodeList>, ApiError> {
     let timeout = state.scheduler.node_timeout();
     let now = now_ms();
-    let nodes = state.storage.nodes().await?;
+    let nodes = state.storage.registry().nodes().await?;
     Ok(Json(NodeList {
         nodes: nodes.iter().map(|n| to_api(n, now, timeout)).collect(),
     }))

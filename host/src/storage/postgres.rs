@@ -15,17 +15,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sandrun_api::{ModuleInfo, TaskEvent, TaskResult, TaskStatus};
+use sandrun_api::{TaskEvent, TaskResult, TaskStatus};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use self::events::{append_in, status_events_in};
-use super::guest_data::{GuestData, GuestStore};
-use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
+use super::record::{TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::release::{NODE_STOPPED, Release};
+use super::shared::{GuestStore, Registry, Shared};
 use super::{
-    Cancelled, Claimed, Deleted, Hint, Inserted, NewTask, NodeRecord, Renewed, Storage,
-    StorageError, now_ms,
+    Cancelled, Claimed, Deleted, Hint, Inserted, NewTask, Renewed, Storage, StorageError, now_ms,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -43,7 +42,7 @@ pub struct PostgresOptions {
 #[derive(Debug, Clone)]
 pub struct PostgresStorage {
     pool: PgPool,
-    guest: GuestData<sqlx::Postgres>,
+    shared: Shared<sqlx::Postgres>,
     /// The one NOTIFY channel of this schema, so that queues in different
     /// schemas of one database do not wake each other.
     channel: String,
@@ -65,7 +64,7 @@ impl PostgresStorage {
             .fetch_one(&pool)
             .await?;
         Ok(PostgresStorage {
-            guest: GuestData(pool.clone()),
+            shared: Shared(pool.clone()),
             pool,
             channel: format!("sandrun.{schema}"),
             poll_only: options.poll_only,
@@ -523,83 +522,12 @@ impl Storage for PostgresStorage {
         events::after(&self.pool, task_id, after).await
     }
 
-    async fn put_module(&self, hash: &str, bytes: &[u8]) -> Result<ModuleInfo, StorageError> {
-        sqlx::query(
-            "INSERT INTO modules (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(hash)
-        .bind(bytes.len() as i64)
-        .bind(bytes)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        self.module_info(hash)
-            .await?
-            .ok_or_else(|| StorageError::Corrupt("module vanished".into()))
-    }
-
-    async fn module(&self, hash: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(
-            sqlx::query_scalar("SELECT bytes FROM modules WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn module_info(&self, hash: &str) -> Result<Option<ModuleInfo>, StorageError> {
-        let row: Option<ModuleRow> =
-            sqlx::query_as("SELECT hash, size, created_at FROM modules WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(ModuleInfo::from))
-    }
-
-    async fn list_modules(&self) -> Result<Vec<ModuleInfo>, StorageError> {
-        let rows: Vec<ModuleRow> =
-            sqlx::query_as("SELECT hash, size, created_at FROM modules ORDER BY created_at DESC")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(ModuleInfo::from).collect())
-    }
-
-    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO nodes (id, address, slots, running, started_at, last_heartbeat) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
-             running = excluded.running, last_heartbeat = excluded.last_heartbeat",
-        )
-        .bind(&node.id)
-        .bind(&node.address)
-        .bind(node.slots)
-        .bind(node.running)
-        .bind(node.started_at)
-        .bind(node.last_heartbeat)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError> {
-        Ok(
-            sqlx::query_as("SELECT * FROM nodes ORDER BY started_at, id")
-                .fetch_all(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError> {
-        let gone = sqlx::query("DELETE FROM nodes WHERE last_heartbeat < $1")
-            .bind(silent_before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(gone)
-    }
-
     fn guest(&self) -> &dyn GuestStore {
-        &self.guest
+        &self.shared
+    }
+
+    fn registry(&self) -> &dyn Registry {
+        &self.shared
     }
 
     fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Hint>> {

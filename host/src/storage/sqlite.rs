@@ -10,18 +10,17 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sandrun_api::{ModuleInfo, TaskEvent, TaskResult, TaskStatus};
+use sandrun_api::{TaskEvent, TaskResult, TaskStatus};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
-use super::guest_data::{GuestData, GuestStore};
-use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
+use super::record::{TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::release::{NODE_STOPPED, Release};
+use super::shared::{GuestStore, Registry, Shared};
 use super::{
-    Cancelled, Claimed, Deleted, Inserted, NewTask, NodeRecord, Renewed, Storage, StorageError,
-    now_ms,
+    Cancelled, Claimed, Deleted, Inserted, NewTask, Renewed, Storage, StorageError, now_ms,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -29,7 +28,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
-    guest: GuestData<sqlx::Sqlite>,
+    shared: Shared<sqlx::Sqlite>,
     /// Held for the life of the storage: the file's one server.
     _lock: std::sync::Arc<File>,
 }
@@ -64,7 +63,7 @@ impl SqliteStorage {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStorage {
-            guest: GuestData(pool.clone()),
+            shared: Shared(pool.clone()),
             pool,
             _lock: std::sync::Arc::new(lock),
         })
@@ -485,81 +484,12 @@ impl Storage for SqliteStorage {
             .collect()
     }
 
-    async fn put_module(&self, hash: &str, bytes: &[u8]) -> Result<ModuleInfo, StorageError> {
-        sqlx::query("INSERT INTO modules (hash, size, bytes, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-            .bind(hash)
-            .bind(bytes.len() as i64)
-            .bind(bytes)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
-        self.module_info(hash)
-            .await?
-            .ok_or_else(|| StorageError::Corrupt("module vanished".into()))
-    }
-
-    async fn module(&self, hash: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(
-            sqlx::query_scalar("SELECT bytes FROM modules WHERE hash = ?")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn module_info(&self, hash: &str) -> Result<Option<ModuleInfo>, StorageError> {
-        let row: Option<ModuleRow> =
-            sqlx::query_as("SELECT hash, size, created_at FROM modules WHERE hash = ?")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(ModuleInfo::from))
-    }
-
-    async fn list_modules(&self) -> Result<Vec<ModuleInfo>, StorageError> {
-        let rows: Vec<ModuleRow> =
-            sqlx::query_as("SELECT hash, size, created_at FROM modules ORDER BY created_at DESC")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(ModuleInfo::from).collect())
-    }
-
-    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO nodes (id, address, slots, running, started_at, last_heartbeat) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
-             running = excluded.running, last_heartbeat = excluded.last_heartbeat",
-        )
-        .bind(&node.id)
-        .bind(&node.address)
-        .bind(node.slots)
-        .bind(node.running)
-        .bind(node.started_at)
-        .bind(node.last_heartbeat)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError> {
-        Ok(
-            sqlx::query_as("SELECT * FROM nodes ORDER BY started_at, id")
-                .fetch_all(&self.pool)
-                .await?,
-        )
-    }
-
     fn guest(&self) -> &dyn GuestStore {
-        &self.guest
+        &self.shared
     }
 
-    async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError> {
-        let gone = sqlx::query("DELETE FROM nodes WHERE last_heartbeat < ?")
-            .bind(silent_before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(gone)
+    fn registry(&self) -> &dyn Registry {
+        &self.shared
     }
 }
 
