@@ -170,6 +170,23 @@ impl TestApp {
     }
 }
 
+/// Start an endless loop, cancel it once it runs, and answer it ended,
+/// checking the cancel stopped it within two seconds.
+pub async fn cancel_a_running_loop(app: &TestApp) -> Task {
+    let task = app.submit(python("while True:\n    pass")).await;
+    app.until_status(&task.id, TaskStatus::Running).await;
+    let asked = std::time::Instant::now();
+    let response = app
+        .post(&format!("/v1/tasks/{}/cancel", task.id), &json!({}))
+        .await;
+    assert_eq!(response.status(), 202);
+    let ended = app.until_ended(&task.id).await;
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(ended.status, TaskStatus::Cancelled, "{ended:?}");
+    ended
+}
+
 pub fn python(code: &str) -> Value {
     json!({ "runtime": "python", "code": code })
 }

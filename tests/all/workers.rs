@@ -2,14 +2,14 @@
 //! server, killed and cancelled from outside.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sandrun::configuration::Settings;
 use sandrun::worker::WorkerSpawn;
 use sandrun_api::{Outcome, TaskStatus};
 use serde_json::json;
 
-use crate::app::{TestApp, local_args, python, spawn_settings};
+use crate::app::{TestApp, cancel_a_running_loop, local_args, python, spawn_settings};
 use crate::support::home;
 
 /// A server whose tasks run in `count` workers started from a link to the
@@ -179,20 +179,7 @@ async fn a_killed_worker_is_restarted_and_its_task_retried() {
 async fn cancel_reaches_a_task_in_a_worker_at_once() {
     let workers = spawn_worker_app(1, None).await;
     let app = &workers.app;
-    let task = app.submit(python("while True:\n    pass")).await;
-    app.until_status(&task.id, TaskStatus::Running).await;
-    let asked = Instant::now();
-    let response = app
-        .post(&format!("/v1/tasks/{}/cancel", task.id), &json!({}))
-        .await;
-    assert!(response.status().is_success(), "{}", response.status());
-    let ended = app.until_ended(&task.id).await;
-    assert!(
-        asked.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        asked.elapsed()
-    );
-    assert_eq!(ended.status, TaskStatus::Cancelled, "{ended:?}");
+    let ended = cancel_a_running_loop(app).await;
     assert_eq!(ended.result.unwrap().outcome, Outcome::Cancelled);
     assert_eq!(ended.attempt, 1, "a cancel is not a crash");
     // The worker survived the cancel and runs the next task.
