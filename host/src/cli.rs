@@ -51,6 +51,9 @@ enum Command {
     Runtime(runtime::RuntimeCommand),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
+    /// Run tasks for a server over stdin and stdout (started by `serve`).
+    #[command(hide = true)]
+    Worker,
 }
 
 pub fn main() -> ExitCode {
@@ -63,6 +66,9 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(&home, args),
         Command::Migrate(args) => serve::migrate(&home, args),
         Command::Remote(command) => remote::run(command),
+        Command::Worker => crate::worker::serve(&home)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("sandrun: error: {error:#}");

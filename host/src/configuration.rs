@@ -15,6 +15,7 @@ use crate::home::Home;
 use crate::sandbox::LimitPolicy;
 use crate::server::ApiLimits;
 use crate::storage::PostgresOptions;
+use crate::worker::WorkerSpawn;
 
 /// Where the queue lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,9 @@ pub struct Settings {
     pub database: Database,
     pub api_keys: Vec<String>,
     pub slots: usize,
+    /// Worker processes to run tasks in; `None` runs them on threads of
+    /// the server itself.
+    pub workers: Option<WorkerSpawn>,
     pub lease: Duration,
     pub grace: Duration,
     pub retention: Duration,
@@ -65,6 +69,9 @@ pub struct ServeArgs {
     /// Tasks run at once [default: the number of cores]
     #[arg(long, env = "SANDRUN_SLOTS", value_name = "N")]
     pub slots: Option<usize>,
+    /// Worker processes running tasks; 0 runs them inside the server [default: slots]
+    #[arg(long, env = "SANDRUN_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
     /// Queued tasks beyond which submissions get 429 [default: 100000]
     #[arg(long, env = "SANDRUN_MAX_QUEUE_DEPTH", value_name = "N")]
     pub max_queue_depth: Option<u64>,
@@ -96,6 +103,7 @@ struct FileConfig {
     #[serde(default)]
     insecure_no_auth: bool,
     slots: Option<usize>,
+    workers: Option<usize>,
     max_queue_depth: Option<u64>,
     retention: Option<String>,
     grace: Option<String>,
@@ -197,6 +205,16 @@ impl Settings {
         if slots == 0 {
             return Err(invalid("slots", "must be at least 1"));
         }
+        let workers = match args.workers.or(file.workers).unwrap_or(slots) {
+            0 => None,
+            count => Some(WorkerSpawn {
+                program: std::env::current_exe().map_err(|e| {
+                    invalid("workers", format!("cannot find the sandrun binary: {e}"))
+                })?,
+                home: home.root().to_owned(),
+                count,
+            }),
+        };
         if let Database::Postgres(options) = &mut database {
             // A connection per running task's writes, plus the API, the
             // scheduler's loops and the listener.
@@ -235,6 +253,7 @@ impl Settings {
             database,
             api_keys,
             slots,
+            workers,
             lease,
             grace: duration("grace", args.grace, &file.grace, Duration::from_secs(30))?,
             retention: duration(

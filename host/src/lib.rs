@@ -16,3 +16,4 @@ pub mod startup;
 pub mod storage;
 pub mod task_request;
 pub mod telemetry;
+pub mod worker;

@@ -1,7 +1,7 @@
 //! Puts queued tasks on the sandbox's execution slots.
 //!
 //! The database is the queue: a slot claims a task with a lease, runs it on
-//! a thread of its own (no transaction open meanwhile), and records the
+//! a worker (no transaction open meanwhile), and records the
 //! result fenced on attempt and owner. One loop renews every lease this node
 //! holds in a single update, which also carries cancel requests from other
 //! nodes; another gives back leases whose node died. Guest faults are
@@ -23,8 +23,9 @@ use tokio::task::JoinSet;
 
 pub use notifier::{Notifier, Subscription};
 
-use crate::sandbox::{CancelHandle, Sandbox};
+use crate::sandbox::CancelHandle;
 use crate::storage::Storage;
+use crate::worker::Executor;
 
 /// How the scheduler behaves; see the server's configuration.
 #[derive(Debug, Clone)]
@@ -54,7 +55,7 @@ struct Running {
 
 pub struct Scheduler {
     storage: Arc<dyn Storage>,
-    sandbox: Arc<Sandbox>,
+    executor: Arc<Executor>,
     notifier: Arc<Notifier>,
     config: SchedulerConfig,
     /// This boot of this node: the owner of its leases.
@@ -76,13 +77,13 @@ impl std::fmt::Debug for Scheduler {
 impl Scheduler {
     pub fn new(
         storage: Arc<dyn Storage>,
-        sandbox: Arc<Sandbox>,
+        executor: Arc<Executor>,
         notifier: Arc<Notifier>,
         config: SchedulerConfig,
     ) -> Self {
         Scheduler {
             storage,
-            sandbox,
+            executor,
             notifier,
             config,
             node_id: format!("node-{}", uuid::Uuid::now_v7()),

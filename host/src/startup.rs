@@ -1,5 +1,5 @@
-//! Putting the server together from its settings: storage, scheduler,
-//! listener. Tests build the same application on port 0 with their own
+//! Putting the server together from its settings: storage, workers,
+//! scheduler, listener. Tests build the same application on port 0 with their own
 //! database and a shared sandbox.
 
 use std::net::SocketAddr;
@@ -15,6 +15,7 @@ use crate::sandbox::Sandbox;
 use crate::scheduler::{Notifier, Scheduler, SchedulerConfig};
 use crate::server::{self, AppState};
 use crate::storage::{PostgresStorage, SqliteStorage, Storage};
+use crate::worker::{Executor, WorkerPool};
 
 /// Open the configured database, bringing its schema up to date.
 pub async fn open_storage(database: &Database) -> anyhow::Result<Arc<dyn Storage>> {
@@ -60,9 +61,13 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.bind))?;
         let notifier = Arc::new(Notifier::new());
+        let executor = match &settings.workers {
+            Some(spawn) => Executor::Workers(WorkerPool::start(spawn.clone(), settings.limits)),
+            None => Executor::InProcess(sandbox.clone()),
+        };
         let scheduler = Arc::new(Scheduler::new(
             storage.clone(),
-            sandbox.clone(),
+            Arc::new(executor),
             notifier.clone(),
             SchedulerConfig {
                 slots: settings.slots,

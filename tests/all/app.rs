@@ -1,5 +1,6 @@
 //! A real server for API tests: the whole application on port 0, with a
-//! fresh SQLite file, sharing the test binary's loaded sandbox.
+//! fresh SQLite file, sharing the test binary's loaded sandbox. Tasks run on
+//! its threads unless a test asks for worker processes.
 
 use std::time::Duration;
 
@@ -37,9 +38,10 @@ pub async fn spawn_on_dir(db_dir: tempfile::TempDir) -> TestApp {
     spawn_on(local_args(&db_dir), db_dir).await
 }
 
-/// Port 0 on loopback, and the SQLite file in `db_dir`.
-fn local_args(db_dir: &tempfile::TempDir) -> ServeArgs {
+/// Port 0 on loopback, the SQLite file in `db_dir`, tasks in process.
+pub fn local_args(db_dir: &tempfile::TempDir) -> ServeArgs {
     ServeArgs {
+        workers: Some(0),
         bind: Some("127.0.0.1:0".parse().unwrap()),
         database_url: Some(format!(
             "sqlite://{}",
@@ -52,10 +54,15 @@ fn local_args(db_dir: &tempfile::TempDir) -> ServeArgs {
 /// Start the application with `args`, keeping `db_dir` alive with it.
 pub async fn spawn_on(args: ServeArgs, db_dir: tempfile::TempDir) -> TestApp {
     let settings = Settings::load(&args, &home()).expect("valid settings");
+    spawn_settings(&settings, db_dir).await
+}
+
+/// Start the application with `settings`, keeping `db_dir` alive with it.
+pub async fn spawn_settings(settings: &Settings, db_dir: tempfile::TempDir) -> TestApp {
     let sandbox = tokio::task::spawn_blocking(|| sandbox().clone())
         .await
         .unwrap();
-    let app = Application::build(&settings, sandbox)
+    let app = Application::build(settings, sandbox)
         .await
         .expect("the app builds");
     let address = format!("http://{}", app.local_addr());
@@ -161,6 +168,23 @@ impl TestApp {
         self.handle.take().unwrap().await.unwrap().unwrap();
         self.db_dir
     }
+}
+
+/// Start an endless loop, cancel it once it runs, and answer it ended,
+/// checking the cancel stopped it within two seconds.
+pub async fn cancel_a_running_loop(app: &TestApp) -> Task {
+    let task = app.submit(python("while True:\n    pass")).await;
+    app.until_status(&task.id, TaskStatus::Running).await;
+    let asked = std::time::Instant::now();
+    let response = app
+        .post(&format!("/v1/tasks/{}/cancel", task.id), &json!({}))
+        .await;
+    assert_eq!(response.status(), 202);
+    let ended = app.until_ended(&task.id).await;
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(ended.status, TaskStatus::Cancelled, "{ended:?}");
+    ended
 }
 
 pub fn python(code: &str) -> Value {

@@ -28,3 +28,4 @@ mod shutdown;
 mod storage;
 mod support;
 mod wasm_modules;
+mod workers;

@@ -9,9 +9,10 @@ use tracing::Instrument;
 
 use super::event_writer::{EventWriter, RunId};
 use super::{Running, Scheduler};
-use crate::sandbox::{Task, TaskError};
+use crate::sandbox::Task;
 use crate::storage::{Claimed, StorageError, status_for};
 use crate::task_request::to_task;
+use crate::worker::RunError;
 
 /// Why a claimed task did not reach the sandbox.
 enum Unrunnable {
@@ -51,21 +52,20 @@ impl Scheduler {
                 attempt,
             },
         );
-        let sandbox = self.sandbox.clone();
-        let cancel = running.cancel.clone();
-        let hooks = writer.clone();
-        let ran =
-            tokio::task::spawn_blocking(move || sandbox.run_with(&task, &cancel, hooks)).await;
+        let ran = self
+            .executor
+            .run(task, running.cancel.clone(), writer.clone())
+            .await;
         writer.close();
         let _ = flusher.await;
         match ran {
-            Ok(Ok(result))
+            Ok(result)
                 if result.outcome == Outcome::Cancelled
                     && running.interrupted.load(Ordering::SeqCst) =>
             {
                 self.give_back(id, attempt).await;
             }
-            Ok(Ok(result)) => {
+            Ok(result) => {
                 tracing::info!(
                     outcome = result.outcome.name(),
                     fuel = result.fuel_used,
@@ -74,13 +74,9 @@ impl Scheduler {
                 self.record(id, attempt, status_for(&result), Some(&result), None)
                     .await;
             }
-            Ok(Err(e)) if is_infrastructure(&e) => self.retry(id, attempt, &e.to_string()).await,
-            Ok(Err(e)) => {
-                self.record(id, attempt, TaskStatus::Failed, None, Some(&e.to_string()))
-                    .await
-            }
-            Err(panic) => {
-                self.retry(id, attempt, &format!("the run failed: {panic}"))
+            Err(RunError::Infrastructure(error)) => self.retry(id, attempt, &error).await,
+            Err(RunError::Refused(error)) => {
+                self.record(id, attempt, TaskStatus::Failed, None, Some(&error))
                     .await
             }
         }
@@ -147,17 +143,6 @@ impl Scheduler {
             tracing::error!(error = %e, "could not give the task back");
         }
     }
-}
-
-/// Failures of the machine rather than of the task.
-fn is_infrastructure(error: &TaskError) -> bool {
-    matches!(
-        error,
-        TaskError::Workspace(_)
-            | TaskError::Thread(_)
-            | TaskError::Sandbox(_)
-            | TaskError::RuntimeNotLoaded(_)
-    )
 }
 
 /// Exponential backoff with jitter: `base × 2^(attempt-1)`, times 0.5 to 1.5.

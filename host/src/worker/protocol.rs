@@ -1,0 +1,240 @@
+//! The messages between the server and a worker process.
+//!
+//! postcard keeps module bytes, stdin and files as raw bytes instead of
+//! JSON arrays of numbers. The API types that lean on JSON (optional fields
+//! skipped, arbitrary values) ride inside as JSON text, see [`Json`].
+
+use std::collections::BTreeMap;
+
+use sandrun_api::{AppliedLimits, Limits, LogLine, TaskResult};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use super::RunError;
+use crate::sandbox::{LimitPolicy, Source, Stream, Task};
+
+/// Which task a message is about, so that a late message of an ended task
+/// is recognised and dropped.
+pub type JobId = u64;
+
+/// Server to worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// The first message: the limits the worker's sandbox enforces.
+    Start {
+        defaults: Json<AppliedLimits>,
+        maximum: Json<AppliedLimits>,
+    },
+    Run {
+        job: JobId,
+        task: WireTask,
+    },
+    Cancel {
+        job: JobId,
+    },
+    Kv {
+        job: JobId,
+        reply: Result<KvAnswer, String>,
+    },
+}
+
+/// Worker to server.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The sandbox is loaded; jobs may come.
+    Ready,
+    /// The sandbox could not be loaded; the worker exits.
+    Failed {
+        message: String,
+    },
+    Output {
+        job: JobId,
+        stream: WireStream,
+        bytes: Vec<u8>,
+    },
+    Log {
+        job: JobId,
+        line: Json<LogLine>,
+    },
+    Progress {
+        job: JobId,
+        value: f64,
+    },
+    Kv {
+        job: JobId,
+        request: KvRequest,
+    },
+    Done {
+        job: JobId,
+        outcome: Result<WireResult, RunError>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub enum WireStream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum KvRequest {
+    Get {
+        namespace: String,
+        key: String,
+    },
+    Put {
+        namespace: String,
+        key: String,
+        value: Json<Value>,
+    },
+    Delete {
+        namespace: String,
+        key: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum KvAnswer {
+    Got(Option<Json<Value>>),
+    Put,
+    Deleted(bool),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum WireSource {
+    Python { code: String },
+    Wasm { module: Vec<u8> },
+}
+
+/// A [`Task`] on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireTask {
+    source: WireSource,
+    stdin: Vec<u8>,
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+    files: BTreeMap<String, Vec<u8>>,
+    limits: Json<Limits>,
+    input: Option<Json<Value>>,
+    kv_namespace: Option<String>,
+}
+
+/// A [`TaskResult`] on the wire. Its output travels as bytes: in JSON it
+/// would be text with invalid UTF-8 replaced.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireResult {
+    result: Json<TaskResult>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// A value carried as its JSON text.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> Serialize for Json<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(&self.0).map_err(S::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        serde_json::from_str(&text)
+            .map(Json)
+            .map_err(D::Error::custom)
+    }
+}
+
+impl ToWorker {
+    pub fn start(policy: &LimitPolicy) -> Self {
+        ToWorker::Start {
+            defaults: Json(policy.defaults),
+            maximum: Json(policy.maximum),
+        }
+    }
+}
+
+impl From<&Task> for WireTask {
+    fn from(task: &Task) -> Self {
+        WireTask {
+            source: match &task.source {
+                Source::Python { code } => WireSource::Python { code: code.clone() },
+                Source::Wasm { module } => WireSource::Wasm {
+                    module: module.to_vec(),
+                },
+            },
+            stdin: task.stdin.clone(),
+            args: task.args.clone(),
+            env: task.env.clone(),
+            files: task.files.clone(),
+            limits: Json(task.limits),
+            input: task.input.clone().map(Json),
+            kv_namespace: task.kv_namespace.clone(),
+        }
+    }
+}
+
+impl From<WireTask> for Task {
+    fn from(wire: WireTask) -> Self {
+        let source = match wire.source {
+            WireSource::Python { code } => Source::Python { code },
+            WireSource::Wasm { module } => Source::Wasm {
+                module: module.into(),
+            },
+        };
+        Task {
+            source,
+            stdin: wire.stdin,
+            args: wire.args,
+            env: wire.env,
+            files: wire.files,
+            limits: wire.limits.0,
+            input: wire.input.map(|j| j.0),
+            kv_namespace: wire.kv_namespace,
+        }
+    }
+}
+
+impl From<TaskResult> for WireResult {
+    fn from(mut result: TaskResult) -> Self {
+        let stdout = std::mem::take(&mut result.stdout.0);
+        let stderr = std::mem::take(&mut result.stderr.0);
+        WireResult {
+            result: Json(result),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl From<WireResult> for TaskResult {
+    fn from(wire: WireResult) -> Self {
+        let mut result = wire.result.0;
+        result.stdout.0 = wire.stdout;
+        result.stderr.0 = wire.stderr;
+        result
+    }
+}
+
+impl From<Stream> for WireStream {
+    fn from(stream: Stream) -> Self {
+        match stream {
+            Stream::Stdout => WireStream::Stdout,
+            Stream::Stderr => WireStream::Stderr,
+        }
+    }
+}
+
+impl From<WireStream> for Stream {
+    fn from(stream: WireStream) -> Self {
+        match stream {
+            WireStream::Stdout => Stream::Stdout,
+            WireStream::Stderr => Stream::Stderr,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The `sandrun worker` process: one sandbox, jobs from stdin, events and
+//! results to stdout, its log on stderr.
+//!
+//! The main thread only reads the pipe, so a cancel or a key-value answer
+//! reaches a running job at once; jobs run one at a time on a thread of
+//! their own. When the server closes the pipe (or dies) the read ends and
+//! the process exits, job or no job.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+
+use super::RunError;
+use super::frame::{self, FrameError};
+use super::pipe_hooks::{KvReplies, Pipe, PipeHooks};
+use super::protocol::{FromWorker, JobId, ToWorker, WireResult};
+use crate::home::Home;
+use crate::progress::Silent;
+use crate::runtime;
+use crate::sandbox::{CancelHandle, LimitPolicy, Sandbox, Task};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("cannot use stdout for the pipe: {0}")]
+    Stdout(io::Error),
+    #[error("the server sent {0} out of turn")]
+    OutOfTurn(&'static str),
+    #[error("cannot load the sandbox: {0}")]
+    Load(String),
+    #[error("cannot start the job thread: {0}")]
+    Thread(io::Error),
+}
+
+/// Serve jobs until the server closes the pipe.
+pub fn serve(home: &Home) -> Result<(), ServeError> {
+    let mut input = io::stdin().lock();
+    let pipe = Arc::new(Pipe::stdout().map_err(ServeError::Stdout)?);
+    let policy = match frame::read(&mut input)? {
+        Some(ToWorker::Start { defaults, maximum }) => LimitPolicy {
+            defaults: defaults.0,
+            maximum: maximum.0,
+        },
+        Some(_) => return Err(ServeError::OutOfTurn("a job before the limits")),
+        None => return Ok(()),
+    };
+    let sandbox = match load(home, policy) {
+        Ok(sandbox) => sandbox,
+        Err(message) => {
+            pipe.send(&FromWorker::Failed {
+                message: message.clone(),
+            })?;
+            return Err(ServeError::Load(message));
+        }
+    };
+    pipe.send(&FromWorker::Ready)?;
+    tracing::debug!("worker ready");
+
+    let (jobs, queued) = mpsc::channel();
+    let (kv_answers, kv_replies) = mpsc::channel();
+    let runner_pipe = pipe.clone();
+    std::thread::Builder::new()
+        .name("sandrun-job".into())
+        .spawn(move || run_jobs(&sandbox, queued, &runner_pipe, kv_replies))
+        .map_err(ServeError::Thread)?;
+    read_commands(&mut input, &jobs, &kv_answers)
+}
+
+/// The sandbox as the server has it: same data directory, same limits.
+/// The runtime is found, never installed: the server did that before
+/// starting its workers.
+fn load(home: &Home, policy: LimitPolicy) -> Result<Sandbox, String> {
+    let sandbox = Sandbox::new(home, policy).map_err(|e| e.to_string())?;
+    let manifest = runtime::manifest("python").map_err(|e| e.to_string())?;
+    let installed = runtime::find(home, &manifest).ok_or_else(|| {
+        format!(
+            "the {} runtime is not installed in {}",
+            manifest.name,
+            home.root().display()
+        )
+    })?;
+    sandbox
+        .load_python(&installed, &Silent)
+        .map_err(|e| e.to_string())?;
+    Ok(sandbox)
+}
+
+type Job = (JobId, Task, CancelHandle);
+
+fn read_commands(
+    input: &mut impl Read,
+    jobs: &mpsc::Sender<Job>,
+    kv_answers: &mpsc::Sender<KvReplies>,
+) -> Result<(), ServeError> {
+    // The latest job's cancel handle; a cancel for an older job finds a
+    // different id and is dropped.
+    let mut current: Option<(JobId, CancelHandle)> = None;
+    loop {
+        match frame::read(input)? {
+            None => return Ok(()),
+            Some(ToWorker::Run { job, task }) => {
+                let cancel = CancelHandle::new();
+                current = Some((job, cancel.clone()));
+                // The job thread lives as long as this process.
+                let _ = jobs.send((job, task.into(), cancel));
+            }
+            Some(ToWorker::Cancel { job }) => {
+                if let Some((running, cancel)) = &current
+                    && *running == job
+                {
+                    cancel.cancel();
+                }
+            }
+            Some(ToWorker::Kv { job, reply }) => {
+                let _ = kv_answers.send((job, reply));
+            }
+            Some(ToWorker::Start { .. }) => return Err(ServeError::OutOfTurn("the limits twice")),
+        }
+    }
+}
+
+fn run_jobs(sandbox: &Sandbox, queued: Receiver<Job>, pipe: &Arc<Pipe>, kv: Receiver<KvReplies>) {
+    let kv = Arc::new(Mutex::new(kv));
+    for (job, task, cancel) in queued {
+        let hooks = Arc::new(PipeHooks::new(job, pipe.clone(), kv.clone()));
+        let outcome = sandbox
+            .run_with(&task, &cancel, hooks)
+            .map(WireResult::from)
+            .map_err(RunError::from);
+        if let Err(e) = pipe.send(&FromWorker::Done { job, outcome }) {
+            tracing::error!(error = %e, "cannot report a job's end");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Keeps one worker process alive for as long as the server runs.
+//!
+//! A process that dies mid-job fails that job as an infrastructure failure
+//! (the scheduler retries it with its own backoff) and is replaced. A
+//! replacement that dies again before finishing a job, or cannot start at
+//! all, waits longer each time, so a broken installation logs an error a few
+//! times a minute instead of spinning. While a worker cannot start, the jobs
+//! it takes fail with the reason, so their tasks end with a clear error
+//! rather than waiting forever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::RunError;
+use super::child::{ChildError, WorkerChild};
+use super::pool::{Queue, WorkerSpawn};
+use crate::sandbox::LimitPolicy;
+
+const FIRST_DELAY: Duration = Duration::from_millis(100);
+const MAX_DELAY: Duration = Duration::from_secs(30);
+
+pub async fn supervise(index: usize, spawn: Arc<WorkerSpawn>, policy: LimitPolicy, queue: Queue) {
+    // Consecutive lives that ended without finishing a job.
+    let mut failures = 0u32;
+    loop {
+        let delay = match WorkerChild::start(&spawn, &policy).await {
+            Ok(mut child) => {
+                tracing::debug!(worker = index, pid = child.pid(), "worker process ready");
+                let Some((error, finished_any)) = serve_jobs(&mut child, &queue).await else {
+                    return;
+                };
+                failures = if finished_any { 0 } else { failures + 1 };
+                tracing::warn!(worker = index, %error, "worker process lost; restarting it");
+                restart_delay(failures)
+            }
+            Err(error) => {
+                failures += 1;
+                tracing::error!(worker = index, %error, "worker process failed to start");
+                if !fail_jobs_for(restart_delay(failures), &queue, &error).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Give `child` jobs until it is lost; answers why, and whether it finished
+/// any job. `None` when the pool has closed.
+async fn serve_jobs(child: &mut WorkerChild, queue: &Queue) -> Option<(ChildError, bool)> {
+    let mut finished_any = false;
+    loop {
+        let job = tokio::select! {
+            error = child.idle_failure() => return Some((error, finished_any)),
+            job = async { queue.lock().await.recv().await } => job?,
+        };
+        match child.run(&job).await {
+            Ok(outcome) => {
+                job.answer(outcome);
+                finished_any = true;
+            }
+            Err(error) => {
+                job.answer(Err(RunError::Infrastructure(error.to_string())));
+                return Some((error, finished_any));
+            }
+        }
+    }
+}
+
+/// Until `delay` passes, answer the jobs this worker would have run with
+/// the reason it cannot. Answers whether the pool is still open.
+async fn fail_jobs_for(delay: Duration, queue: &Queue, error: &ChildError) -> bool {
+    let deadline = tokio::time::sleep(delay);
+    tokio::pin!(deadline);
+    loop {
+        let job = tokio::select! {
+            () = &mut deadline => return true,
+            job = async { queue.lock().await.recv().await } => job,
+        };
+        let Some(job) = job else { return false };
+        job.answer(Err(RunError::Infrastructure(format!(
+            "no worker process: {error}"
+        ))));
+    }
+}
+
+/// No wait after a worker that did some work; then 100 ms, doubling to 30 s.
+fn restart_delay(failures: u32) -> Duration {
+    match failures {
+        0 => Duration::ZERO,
+        n => FIRST_DELAY
+            .saturating_mul(1 << (n - 1).min(16))
+            .min(MAX_DELAY),
+    }
+}
