@@ -149,8 +149,8 @@ impl Sandbox {
         if self.python.get().is_some() {
             return Ok(());
         }
+        let path = self.python_snapshot(installed, pre_import, progress)?;
         let stdlib_dir = python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
-        let path = self.python_snapshot(installed, &stdlib_dir, pre_import, progress)?;
         let wasm = std::fs::read(&path).map_err(|source| SandboxError::Read {
             path: path.clone(),
             source,

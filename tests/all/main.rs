@@ -24,6 +24,7 @@ mod postgres;
 mod python;
 mod runtime_install;
 mod shutdown;
+mod snapshot;
 mod storage;
 mod support;
 mod wasm_modules;

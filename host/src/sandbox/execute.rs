@@ -147,8 +147,7 @@ impl Sandbox {
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 env.extend(task.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                wasi.arg(&guest.argv0)
-                    .envs(&env.iter().collect::<Vec<_>>());
+                wasi.arg(&guest.argv0).envs(&env.iter().collect::<Vec<_>>());
                 let stdlib = (
                     python.stdlib_dir.as_path(),
                     python.installed.manifest.stdlib_guest_dir(),

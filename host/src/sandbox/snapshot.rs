@@ -31,7 +31,7 @@ use super::output::CappedOutput;
 use super::services::Services;
 use super::stop::{CancelHandle, StopSignal};
 use super::workspace::Workspace;
-use super::{Sandbox, SandboxError, TaskState, python_turn};
+use super::{Sandbox, SandboxError, TaskState, python_sdk, python_turn};
 use crate::progress::Progress;
 use crate::runtime::Installed;
 
@@ -42,21 +42,22 @@ const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(3600);
 const SNAPSHOT_STDERR: u64 = 64 << 10;
 
 impl Sandbox {
-    /// The snapshot of `installed` with `pre_import` imported, whose guest
-    /// sees `stdlib_dir` as its standard library: found in the data
-    /// directory, or made now (with progress) and stored there.
+    /// The snapshot of `installed` with `pre_import` imported: found in the
+    /// data directory, or made now (with progress) and stored there.
     pub fn python_snapshot(
         &self,
         installed: &Installed,
-        stdlib_dir: &Path,
         pre_import: &[String],
         progress: &dyn Progress,
     ) -> Result<PathBuf, SandboxError> {
+        let stdlib_dir = &python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
         let key = snapshot_key(installed, stdlib_dir, pre_import);
         let manifest = &installed.manifest;
-        let path = self
-            .snapshot_dir
-            .join(format!("{}-{}-{key}.wasm", manifest.name, manifest.pin_id()));
+        let path = self.snapshot_dir.join(format!(
+            "{}-{}-{key}.wasm",
+            manifest.name,
+            manifest.pin_id()
+        ));
         if path.is_file() {
             return Ok(path);
         }
@@ -77,7 +78,8 @@ impl Sandbox {
         } else {
             format!(" with {} imported", pre_import.join(", "))
         };
-        let snapshot = self.make_snapshot(&wasm, installed, stdlib_dir, pre_import, progress, &what)?;
+        let snapshot =
+            self.make_snapshot(&wasm, installed, stdlib_dir, pre_import, progress, &what)?;
         write_atomically(&path, &snapshot).map_err(failed)?;
         tracing::info!(path = %path.display(), "python snapshot made");
         Ok(path)
