@@ -46,6 +46,11 @@ impl Home {
         self.root.join("guest-sdk")
     }
 
+    /// Pre-initialised runtime snapshots, keyed by what they were made from.
+    pub fn snapshots(&self) -> PathBuf {
+        self.root.join("snapshots")
+    }
+
     /// Compiled modules, keyed by module hash and engine settings.
     pub fn module_cache(&self) -> PathBuf {
         self.root.join("cache").join("modules")

@@ -19,7 +19,9 @@ mod open_files;
 mod output;
 mod poll;
 mod python_sdk;
+mod python_turn;
 mod services;
+mod snapshot;
 mod stop;
 mod task;
 mod validate;
@@ -65,6 +67,8 @@ enum Entry {
     Start,
     /// A reactor: `_initialize()` if present, then `run() -> i32`.
     Run,
+    /// The Python runtime: `turn(ptr, len) -> i32` with the task's source.
+    Turn,
 }
 
 /// A module linked against the sandbox's imports, ready to instantiate.
@@ -87,6 +91,7 @@ pub struct Sandbox {
     cache: ModuleCache,
     policy: LimitPolicy,
     guest_sdk_dir: PathBuf,
+    snapshot_dir: PathBuf,
     python: OnceLock<PythonRuntime>,
     modules: Mutex<HashMap<String, Arc<Prepared>>>,
     _ticker: EpochTicker,
@@ -111,6 +116,7 @@ impl Sandbox {
             linker,
             policy,
             guest_sdk_dir: home.guest_sdk(),
+            snapshot_dir: home.snapshots(),
             python: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
             _ticker: ticker,
@@ -121,27 +127,39 @@ impl Sandbox {
         &self.policy
     }
 
-    /// Load the Python runtime (compiling it on the machine's first use).
-    /// Tasks for Python fail with [`TaskError::RuntimeNotLoaded`] until then.
+    /// Load the Python runtime with its manifest's pre-import list (making
+    /// and compiling its snapshot on the machine's first use). Tasks for
+    /// Python fail with [`TaskError::RuntimeNotLoaded`] until then.
     pub fn load_python(
         &self,
         installed: &Installed,
         progress: &dyn Progress,
     ) -> Result<(), SandboxError> {
+        self.load_python_importing(installed, &installed.manifest.guest.pre_import, progress)
+    }
+
+    /// [`Sandbox::load_python`], with `pre_import` imported in the snapshot
+    /// instead of the manifest's list.
+    pub fn load_python_importing(
+        &self,
+        installed: &Installed,
+        pre_import: &[String],
+        progress: &dyn Progress,
+    ) -> Result<(), SandboxError> {
         if self.python.get().is_some() {
             return Ok(());
         }
-        let path = installed.module_path();
+        let path = self.python_snapshot(installed, pre_import, progress)?;
+        let stdlib_dir = python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
         let wasm = std::fs::read(&path).map_err(|source| SandboxError::Read {
             path: path.clone(),
             source,
         })?;
-        let what = format!("the {} runtime", installed.manifest.name);
+        let what = format!("the {} runtime's snapshot", installed.manifest.name);
         let module = self
             .cache
             .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
-        let prepared = self.prepare(&module)?;
-        let stdlib_dir = python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
+        let prepared = self.prepare_as(&module, Entry::Turn)?;
         let _ = self.python.set(PythonRuntime {
             prepared,
             installed: installed.clone(),
@@ -193,6 +211,10 @@ impl Sandbox {
                 "the module exports neither `_start` (a WASI command) nor `run`".into(),
             ));
         };
+        self.prepare_as(module, entry)
+    }
+
+    fn prepare_as(&self, module: &Module, entry: Entry) -> Result<Prepared, SandboxError> {
         let pre = self
             .linker
             .instantiate_pre(module)

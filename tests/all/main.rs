@@ -25,6 +25,7 @@ mod postgres;
 mod python;
 mod runtime_install;
 mod shutdown;
+mod snapshot;
 mod storage;
 mod support;
 mod wasm_modules;

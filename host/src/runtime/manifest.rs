@@ -47,6 +47,9 @@ pub struct GuestSetup {
     /// Variables every task gets before its own.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Modules imported once, into the snapshot every task starts from.
+    #[serde(default)]
+    pub pre_import: Vec<String>,
 }
 
 impl Manifest {

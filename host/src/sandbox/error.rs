@@ -20,6 +20,8 @@ pub enum SandboxError {
         path: PathBuf,
         source: io::Error,
     },
+    #[error("cannot make the Python snapshot: {0}")]
+    Snapshot(String),
     #[error("invalid module: {0}")]
     InvalidModule(String),
 }

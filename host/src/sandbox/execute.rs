@@ -2,11 +2,13 @@
 //! run on a thread with room for its stack, and whatever stopped it turned
 //! into an outcome.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sandrun_api::{AppliedLimits, Outcome, Output, Runtime, TaskResult};
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 
@@ -15,7 +17,7 @@ use super::hooks::{NoHooks, Stream, TaskHooks};
 use super::limits::MemoryLimiter;
 use super::open_files::OpenFiles;
 use super::output::CappedOutput;
-use super::python_sdk;
+use super::python_turn;
 use super::services::Services;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
 use super::workspace::Workspace;
@@ -29,6 +31,10 @@ pub struct TaskClock {
 }
 
 impl TaskClock {
+    pub fn starting(origin: Instant) -> Self {
+        TaskClock { origin }
+    }
+
     pub fn elapsed_nanos(&self) -> u64 {
         self.origin.elapsed().as_nanos() as u64
     }
@@ -120,7 +126,7 @@ impl Sandbox {
     ) -> Result<TaskResult, TaskError> {
         let stdout = CappedOutput::new(limits.stdout_bytes, Stream::Stdout, hooks.clone());
         let stderr = CappedOutput::new(limits.stderr_bytes, Stream::Stderr, hooks.clone());
-        let clock = TaskClock { origin: started };
+        let clock = TaskClock::starting(started);
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdin(MemoryInputPipe::new(task.stdin.clone()))
             .stdout(stdout.clone())
@@ -128,40 +134,36 @@ impl Sandbox {
             .monotonic_clock(clock);
         let preopen_err =
             |e: wasmtime::Error| TaskError::Workspace(std::io::Error::other(e.to_string()));
-        let prepared = match &task.source {
+        let (prepared, stdlib, turn) = match &task.source {
             Source::Python { code } => {
                 let python = self
                     .python
                     .get()
                     .ok_or(TaskError::RuntimeNotLoaded(Runtime::Python))?;
                 let guest = &python.installed.manifest.guest;
-                // The boot code makes `sandrun` importable, then runs `code`.
-                wasi.arg(&guest.argv0)
-                    .arg("-c")
-                    .arg(python_sdk::BOOT)
-                    .arg(code);
-                wasi.envs(&guest.env.iter().collect::<Vec<_>>());
-                // The interpreter finds its standard library through the
-                // first preopen.
-                wasi.preopened_dir(
-                    &python.stdlib_dir,
+                let mut env: BTreeMap<&str, &str> = guest
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                env.extend(task.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                wasi.arg(&guest.argv0).envs(&env.iter().collect::<Vec<_>>());
+                let stdlib = (
+                    python.stdlib_dir.as_path(),
                     python.installed.manifest.stdlib_guest_dir(),
-                    FsPerms::ReadOnly,
-                )
-                .map_err(preopen_err)?;
-                &python.prepared
+                );
+                let turn = python_turn::task_source(code, &task.args, &env);
+                (&python.prepared, Some(stdlib), turn)
             }
             Source::Wasm { .. } => {
-                wasi.arg("main.wasm");
-                wasm.expect("wasm tasks are prepared before they run")
+                wasi.arg("main.wasm")
+                    .args(&task.args)
+                    .envs(&task.env.iter().collect::<Vec<_>>());
+                let wasm = wasm.expect("wasm tasks are prepared before they run");
+                (wasm, None, String::new())
             }
         };
-        wasi.args(&task.args);
-        wasi.envs(&task.env.iter().collect::<Vec<_>>());
-        wasi.preopened_dir(workspace.input(), "/input", FsPerms::ReadOnly)
-            .map_err(preopen_err)?;
-        wasi.preopened_dir(workspace.tmp(), "/tmp", FsPerms::ReadWrite)
-            .map_err(preopen_err)?;
+        preopen(&mut wasi, stdlib, workspace).map_err(preopen_err)?;
 
         let deadline = started + Duration::from_millis(limits.timeout_ms);
         let state = TaskState {
@@ -172,16 +174,9 @@ impl Sandbox {
             open_files: OpenFiles::new(limits.open_files),
             services: Services::new(hooks, task.input.clone(), task.kv_namespace.clone()),
         };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limiter);
-        store.set_fuel(limits.fuel).expect("fuel metering is on");
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|ctx| {
-            ctx.data().stop.check()?;
-            Ok(UpdateDeadline::Continue(1))
-        });
+        let mut store = armed_store(&self.engine, state, limits.fuel);
 
-        let ending = match call_guest(&mut store, prepared) {
+        let ending = match call_guest(&mut store, prepared, &turn) {
             Ok(code) => exited(code),
             Err(error) => classify(error, &limits),
         };
@@ -209,8 +204,43 @@ impl Sandbox {
     }
 }
 
+/// Every guest's preopens: the standard library first when there is one
+/// (the interpreter finds it through the first preopen), then `/input` and
+/// `/tmp`. A Python snapshot's libc recorded this table, so the snapshot is
+/// made with the same one.
+pub(super) fn preopen(
+    wasi: &mut WasiCtxBuilder,
+    stdlib: Option<(&Path, &str)>,
+    workspace: &Workspace,
+) -> wasmtime::Result<()> {
+    if let Some((host, guest)) = stdlib {
+        wasi.preopened_dir(host, guest, FsPerms::ReadOnly)?;
+    }
+    wasi.preopened_dir(workspace.input(), "/input", FsPerms::ReadOnly)?;
+    wasi.preopened_dir(workspace.tmp(), "/tmp", FsPerms::ReadWrite)?;
+    Ok(())
+}
+
+/// A store for `state` with its fuel, memory limit and stop checks armed.
+pub(super) fn armed_store(engine: &Engine, state: TaskState, fuel: u64) -> Store<TaskState> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.set_fuel(fuel).expect("fuel metering is on");
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|ctx| {
+        ctx.data().stop.check()?;
+        Ok(UpdateDeadline::Continue(1))
+    });
+    store
+}
+
 /// Instantiate and start the guest; its exit code on a normal return.
-fn call_guest(store: &mut Store<TaskState>, prepared: &Prepared) -> wasmtime::Result<i32> {
+/// `turn` is the source a `turn` entry runs.
+fn call_guest(
+    store: &mut Store<TaskState>,
+    prepared: &Prepared,
+    turn: &str,
+) -> wasmtime::Result<i32> {
     let instance = prepared.pre.instantiate(&mut *store)?;
     if let Ok(init) = instance.get_typed_func::<(), ()>(&mut *store, "_initialize") {
         init.call(&mut *store, ())?;
@@ -225,6 +255,7 @@ fn call_guest(store: &mut Store<TaskState>, prepared: &Prepared) -> wasmtime::Re
         Entry::Run => instance
             .get_typed_func::<(), i32>(&mut *store, "run")?
             .call(&mut *store, ()),
+        Entry::Turn => Ok(python_turn::call_turn(store, &instance, turn)? & 0xFF),
     }
 }
 

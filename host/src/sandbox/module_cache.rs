@@ -141,7 +141,7 @@ fn file_sha256(path: &Path) -> io::Result<String> {
 
 /// Write to a temporary file beside `path` and rename it into place, so a
 /// reader sees the old file or the whole new one, never a part.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().expect("cache files live in a directory");
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
@@ -152,7 +152,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// An exclusive lock held until dropped; `None` where locking is impossible,
 /// in which case two processes may both compile, harmlessly.
-fn lock_file(path: &Path) -> Option<File> {
+pub fn lock_file(path: &Path) -> Option<File> {
     let file = File::options()
         .create(true)
         .truncate(false)

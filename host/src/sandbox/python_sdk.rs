@@ -5,9 +5,9 @@
 //! module goes where the interpreter already looks: a copy of the stdlib
 //! zip with `sandrun.py` appended, built once per machine, runtime and
 //! helper version, and preopened read-only in place of the original. The
-//! snapshot cached the zip's old table of contents, so a short boot script
-//! drops that cache before running the task's code. Tasks see no extra
-//! variables or directories and write nothing.
+//! runtime's snapshot cached the zip's old table of contents, so sandrun's
+//! own snapshot drops that cache before its imports (`snapshot.rs`). Tasks
+//! see no extra variables or directories and write nothing.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -22,10 +22,6 @@ use crate::runtime::Installed;
 
 /// The guest-side helper, compiled into the binary.
 const HELPER: &str = include_str!("../../../guest-sdk/python/sandrun.py");
-
-/// The `-c` code that runs first and then runs the task's code, given as
-/// the next argument.
-pub const BOOT: &str = include_str!("../../../guest-sdk/python/boot.py");
 
 /// The directory to preopen as the runtime's standard library: the
 /// installed one plus the helper, created under `sdk_root` if missing.

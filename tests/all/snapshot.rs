@@ -1,0 +1,117 @@
+use std::sync::Mutex;
+
+use sandrun::progress::Progress;
+use sandrun::runtime;
+use sandrun::sandbox::{LimitPolicy, Sandbox, Task};
+use sandrun_api::Outcome;
+
+use crate::support::{home, python, run, sandbox, stderr, stdout};
+
+/// Remembers the steps a load reported.
+#[derive(Debug, Default)]
+struct Steps(Mutex<Vec<String>>);
+
+impl Progress for Steps {
+    fn start(&self, step: &str, _total: Option<u64>) {
+        self.0.lock().unwrap().push(step.to_owned());
+    }
+    fn advance(&self, _done: u64) {}
+    fn finish(&self) {}
+}
+
+impl Steps {
+    fn made_snapshot(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.starts_with("Snapshotting"))
+    }
+}
+
+fn installed() -> runtime::Installed {
+    let manifest = runtime::manifest("python").unwrap();
+    runtime::find(&home(), &manifest).expect("installed by the shared sandbox")
+}
+
+#[test]
+fn a_second_load_reuses_the_snapshot() {
+    sandbox();
+    let again = Sandbox::new(&home(), LimitPolicy::default()).unwrap();
+    let steps = Steps::default();
+    again.load_python(&installed(), &steps).unwrap();
+    assert!(steps.0.lock().unwrap().is_empty(), "{steps:?}");
+    let r = again
+        .run(&Task::python("print(1)"), &Default::default())
+        .unwrap();
+    assert_eq!(stdout(&r), "1\n", "{r:?}");
+}
+
+#[test]
+fn a_changed_pre_import_list_makes_another_snapshot() {
+    let installed = installed();
+    let default = sandbox()
+        .python_snapshot(
+            &installed,
+            &installed.manifest.guest.pre_import,
+            &Steps::default(),
+        )
+        .unwrap();
+    let json_only = ["json".to_owned()];
+    let other = sandbox()
+        .python_snapshot(&installed, &json_only, &Steps::default())
+        .unwrap();
+    assert_ne!(default, other);
+    assert!(other.is_file());
+    let steps = Steps::default();
+    let again = sandbox()
+        .python_snapshot(&installed, &json_only, &steps)
+        .unwrap();
+    assert_eq!(again, other);
+    assert!(!steps.made_snapshot(), "{steps:?}");
+}
+
+#[test]
+fn the_pre_import_list_is_already_imported() {
+    let r = python(
+        "import sys\nprint('pandas' in sys.modules)\nimport pandas as pd\nprint(int(pd.DataFrame({'a': [1, 2, 3]})['a'].sum()))",
+    );
+    assert_eq!(r.outcome, Outcome::Succeeded, "{}", stderr(&r));
+    assert_eq!(stdout(&r), "True\n6\n");
+}
+
+#[test]
+fn random_generators_differ_between_tasks() {
+    let code = "import random, tempfile, numpy\nprint(random.random(), numpy.random.random(), next(tempfile._get_candidate_names()))";
+    let first = python(code);
+    let second = python(code);
+    assert_eq!(first.outcome, Outcome::Succeeded, "{}", stderr(&first));
+    assert_ne!(stdout(&first), stdout(&second));
+}
+
+#[test]
+fn a_sys_exit_message_goes_to_stderr_with_exit_code_one() {
+    let r = python("import sys\nsys.exit('bad input')");
+    assert_eq!(r.outcome, Outcome::Exited, "{r:?}");
+    assert_eq!(r.exit_code, Some(1));
+    assert_eq!(stderr(&r), "bad input\n");
+}
+
+#[test]
+fn tracebacks_name_the_task_code_as_string() {
+    let r = python("x = 1\nraise ValueError('boom')");
+    assert_eq!(r.exit_code, Some(1), "{r:?}");
+    let err = stderr(&r);
+    assert!(err.contains("File \"<string>\", line 2"), "{err}");
+    assert!(err.contains("raise ValueError('boom')"), "{err}");
+    assert!(!err.contains("_sandrun"), "{err}");
+}
+
+#[test]
+fn the_guest_sees_no_sandrun_internals_in_main() {
+    let mut task =
+        Task::python("print(sorted(k for k in globals() if not k.startswith('__')), __name__)");
+    task.args = vec!["a".into()];
+    let r = run(&task);
+    assert_eq!(stdout(&r), "[] __main__\n", "{r:?}");
+}
