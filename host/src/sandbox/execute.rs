@@ -50,6 +50,14 @@ impl HostMonotonicClock for TaskClock {
     }
 }
 
+/// What one run is held to and watched by.
+struct Armed<'a> {
+    limits: AppliedLimits,
+    cancel: &'a CancelHandle,
+    hooks: Arc<dyn TaskHooks>,
+    started: Instant,
+}
+
 /// How the guest ended, before the bookkeeping is added.
 struct Ending {
     outcome: Outcome,
@@ -97,15 +105,13 @@ impl Sandbox {
                 .name("sandrun-task".into())
                 .stack_size(HOST_THREAD_STACK)
                 .spawn_scoped(scope, || {
-                    self.execute(
-                        task,
-                        prepared.as_deref(),
-                        &workspace,
+                    let armed = Armed {
                         limits,
                         cancel,
                         hooks,
                         started,
-                    )
+                    };
+                    self.execute(task, prepared.as_deref(), &workspace, armed)
                 })
                 .map_err(TaskError::Thread)?;
             runner
@@ -119,11 +125,14 @@ impl Sandbox {
         task: &Task,
         wasm: Option<&Prepared>,
         workspace: &Workspace,
-        limits: AppliedLimits,
-        cancel: &CancelHandle,
-        hooks: Arc<dyn TaskHooks>,
-        started: Instant,
+        armed: Armed<'_>,
     ) -> Result<TaskResult, TaskError> {
+        let Armed {
+            limits,
+            cancel,
+            hooks,
+            started,
+        } = armed;
         let stdout = CappedOutput::new(limits.stdout_bytes, Stream::Stdout, hooks.clone());
         let stderr = CappedOutput::new(limits.stderr_bytes, Stream::Stderr, hooks.clone());
         let clock = TaskClock::starting(started);
