@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use sandrun_api::{Task, TaskStatus};
 use serde_json::json;
 
-use crate::support::{home, sandbox};
+use crate::support::{home, post_task, sandbox};
 
 /// `sandrun serve` as a child process; answers it and its address.
 pub fn start_server(database_url: &str, extra: &[&str]) -> (Child, String) {
@@ -60,15 +60,7 @@ async fn kill_9_mid_run_then_restart_loses_nothing() {
     let mut ids = Vec::new();
     for i in 0..6 {
         let body = json!({"runtime": "python", "code": format!("import time\ntime.sleep(1.5)\nprint('done {i}')")});
-        let task: Task = http
-            .post(format!("{address}/v1/tasks"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let task: Task = post_task(&http, format!("{address}/v1/tasks"), &body).await;
         ids.push(task.id);
     }
     let mut running = Vec::new();

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::crash::start_server;
 use crate::postgres::Schema;
 use crate::storage::postgres_storage;
-use crate::support::sandbox;
+use crate::support::{post_task, sandbox};
 
 /// A node process, killed when dropped.
 struct Node {
@@ -198,15 +198,7 @@ async fn a_killed_nodes_tasks_rerun_elsewhere_and_its_late_result_is_refused() {
     let mut ids = Vec::new();
     for i in 0..2 {
         let body = json!({"runtime": "python", "code": format!("import time\ntime.sleep(1)\nprint('done {i}')")});
-        let t: Task = http
-            .post(doomed.url("/v1/tasks"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t: Task = post_task(&http, doomed.url("/v1/tasks"), &body).await;
         ids.push(t.id);
     }
     for id in &ids {
@@ -287,15 +279,7 @@ async fn a_cancel_sent_to_one_node_stops_a_task_running_on_another() {
     let runner = Node::start(&schema, &["--slots", "1"]);
     let http = reqwest::Client::new();
     let body = json!({"runtime": "python", "code": "import time\nprint('started', flush=True)\ntime.sleep(60)"});
-    let t: Task = http
-        .post(runner.url("/v1/tasks"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: Task = post_task(&http, runner.url("/v1/tasks"), &body).await;
     until(&http, &runner, &t.id, |t| t.status == TaskStatus::Running).await;
     // The other node joins after the claim, so the task surely runs on `runner`.
     let other = Node::start(&schema, &["--slots", "1"]);

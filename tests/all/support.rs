@@ -61,3 +61,18 @@ pub fn fresh_home() -> (tempfile::TempDir, Home) {
     let home = Home::new(dir.path());
     (dir, home)
 }
+
+/// POST a task request to the server at `url` and read back the task.
+pub async fn post_task(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    body: &serde_json::Value,
+) -> sandrun_api::Task {
+    let response = http
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("request sent");
+    response.json().await.expect("a task")
+}
