@@ -511,45 +511,27 @@ async fn progress_is_fenced_on_the_attempt(storage: Arc<dyn Storage>) {
 
 async fn module_names_never_move(storage: Arc<dyn Storage>) {
     let (a, b) = ("a".repeat(64), "b".repeat(64));
-    storage.registry().put_module(&a, b"one").await.unwrap();
-    storage.registry().put_module(&b, b"two").await.unwrap();
+    let registry = storage.registry();
+    registry.put_module(&a, b"one").await.unwrap();
+    registry.put_module(&b, b"two").await.unwrap();
     assert_eq!(
-        storage
-            .registry()
-            .name_module("tool", "1.0.0", &a)
-            .await
-            .unwrap(),
+        registry.name_module("tool", "1.0.0", &a).await.unwrap(),
         NameOutcome::Named
     );
     assert_eq!(
-        storage
-            .registry()
-            .name_module("tool", "1.0.0", &a)
-            .await
-            .unwrap(),
+        registry.name_module("tool", "1.0.0", &a).await.unwrap(),
         NameOutcome::Named
     );
     assert_eq!(
-        storage
-            .registry()
-            .name_module("tool", "1.0.0", &b)
-            .await
-            .unwrap(),
+        registry.name_module("tool", "1.0.0", &b).await.unwrap(),
         NameOutcome::Taken { hash: a.clone() }
     );
     assert_eq!(
-        storage
-            .registry()
-            .name_module("tool", "2.0.0", &b)
-            .await
-            .unwrap(),
+        registry.name_module("tool", "2.0.0", &b).await.unwrap(),
         NameOutcome::Named
     );
-    assert_eq!(
-        storage.registry().module_names(&a).await.unwrap(),
-        ["tool@1.0.0"]
-    );
-    let mut versions = storage.registry().module_versions("tool").await.unwrap();
+    assert_eq!(registry.module_names(&a).await.unwrap(), ["tool@1.0.0"]);
+    let mut versions = registry.module_versions("tool").await.unwrap();
     versions.sort();
     assert_eq!(versions, [("1.0.0".to_owned(), a), ("2.0.0".to_owned(), b)]);
 }
