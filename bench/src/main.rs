@@ -59,6 +59,12 @@ struct Args {
     /// Measure sandrun alone
     #[arg(long)]
     no_peers: bool,
+    /// Only these workloads (by name, e.g. "print(1)") [default: all]
+    #[arg(long, value_delimiter = ',')]
+    workload: Vec<String>,
+    /// An extra argument for `sandrun serve` (repeat for several)
+    #[arg(long = "serve-arg", value_name = "ARG", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
     /// Where the JSON report goes
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results/latest.json"))]
     output: PathBuf,
@@ -91,9 +97,18 @@ async fn main() -> anyhow::Result<()> {
         .sandrun
         .clone()
         .unwrap_or_else(|| target_dir().join("release/sandrun"));
+    let workloads: Vec<Workload> = WORKLOADS
+        .into_iter()
+        .filter(|w| args.workload.is_empty() || args.workload.iter().any(|n| n == w.name))
+        .collect();
+    anyhow::ensure!(
+        !workloads.is_empty(),
+        "no workload is named {:?}",
+        args.workload
+    );
     let module = guest::build(&target_dir()).await?;
-    let (idle_rss_mib, mut rows) =
-        measure_sandrun(&sandrun_binary, args.home.as_ref(), module, &plans).await?;
+    let server = Server::start(&sandrun_binary, args.home.as_ref(), &args.serve_args).await?;
+    let (idle_rss_mib, mut rows) = measure_sandrun(server, module, &workloads, &plans).await?;
     if !args.no_peers {
         let venv_dir = args
             .venv
@@ -101,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
             .or_else(default_venv)
             .context("no home directory for the venv")?;
         let venv = venv::ensure(&venv_dir).await?;
-        for workload in &WORKLOADS {
+        for workload in &workloads {
             let Program::Python(code) = workload.program else {
                 continue;
             };
@@ -125,21 +140,20 @@ async fn main() -> anyhow::Result<()> {
 /// Every workload on one server, after one warm-up task each; answers the
 /// server's idle RSS and the rows.
 async fn measure_sandrun(
-    binary: &std::path::Path,
-    home: Option<&PathBuf>,
+    server: Server,
     module: Vec<u8>,
+    workloads: &[Workload],
     plans: &[Plan],
 ) -> anyhow::Result<(f64, Vec<Row>)> {
-    let server = Server::start(binary, home).await?;
     let mut client = sandrun::Client::new(&server.address);
     client.upload_trivial_module(module).await?;
-    for workload in &WORKLOADS {
+    for workload in workloads {
         client.run(workload).await.context("warm-up")?;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss_mib = server.rss_mib()?;
     let mut rows = Vec::new();
-    for workload in &WORKLOADS {
+    for workload in workloads {
         for &plan in plans {
             let sample = drive(plan, || client.run(workload)).await?;
             rows.push(row(workload, SANDRUN, plan, Summary::of(&sample)));

@@ -22,7 +22,11 @@ pub struct Server {
 impl Server {
     /// Starts `binary serve` and waits for its "listening" line (the first
     /// start on a data dir compiles the Python runtime, which takes minutes).
-    pub async fn start(binary: &Path, home: Option<&PathBuf>) -> anyhow::Result<Server> {
+    pub async fn start(
+        binary: &Path,
+        home: Option<&PathBuf>,
+        serve_args: &[String],
+    ) -> anyhow::Result<Server> {
         let database = tempfile::tempdir().context("cannot make the database's temp dir")?;
         let url = format!("sqlite://{}", database.path().join("sandrun.db").display());
         let mut command = Command::new(binary);
@@ -31,6 +35,7 @@ impl Server {
         }
         let mut child = command
             .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+            .args(serve_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

@@ -39,6 +39,9 @@ pub struct Settings {
     pub retention: Duration,
     pub api: ApiLimits,
     pub limits: LimitPolicy,
+    /// Python modules imported in the runtime's snapshot; `None` keeps the
+    /// runtime's own list.
+    pub pre_import: Option<Vec<String>>,
 }
 
 /// Flags of `sandrun serve`; each can also come from the environment or
@@ -90,6 +93,15 @@ pub struct ServeArgs {
     /// Postgres: poll only, no LISTEN (behind a transaction-mode pooler)
     #[arg(long, env = "SANDRUN_POLL_ONLY")]
     pub poll_only: bool,
+    /// Python modules imported once into the runtime's snapshot, so tasks
+    /// start with them loaded; "" for none [default: numpy,pandas]
+    #[arg(
+        long = "pre-import",
+        env = "SANDRUN_PRE_IMPORT",
+        value_delimiter = ',',
+        value_name = "MODULES"
+    )]
+    pub pre_import: Option<Vec<String>>,
 }
 
 /// The config file. Every field is optional.
@@ -111,6 +123,7 @@ struct FileConfig {
     db_connections: Option<u32>,
     #[serde(default)]
     poll_only: bool,
+    pre_import: Option<Vec<String>>,
     max_body_bytes: Option<usize>,
     max_module_bytes: Option<usize>,
     max_wait: Option<String>,
@@ -205,6 +218,7 @@ impl Settings {
         if slots == 0 {
             return Err(invalid("slots", "must be at least 1"));
         }
+        let pre_import = pre_import(args.pre_import.as_ref().or(file.pre_import.as_ref()))?;
         let workers = match args.workers.or(file.workers).unwrap_or(slots) {
             0 => None,
             count => Some(WorkerSpawn {
@@ -213,6 +227,7 @@ impl Settings {
                 })?,
                 home: home.root().to_owned(),
                 count,
+                pre_import: pre_import.clone(),
             }),
         };
         if let Database::Postgres(options) = &mut database {
@@ -264,8 +279,33 @@ impl Settings {
             )?,
             api,
             limits,
+            pre_import,
         })
     }
+}
+
+/// The pre-import list as given, empty names dropped (so `""` means none),
+/// each a dotted Python module name.
+fn pre_import(given: Option<&Vec<String>>) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(given) = given else { return Ok(None) };
+    let modules: Vec<String> = given
+        .iter()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let is_identifier = |part: &str| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    };
+    if let Some(bad) = modules.iter().find(|m| !m.split('.').all(is_identifier)) {
+        return Err(invalid(
+            "pre_import",
+            format!("`{bad}` is not a Python module name"),
+        ));
+    }
+    Ok(Some(modules))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

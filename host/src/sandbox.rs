@@ -10,6 +10,7 @@
 mod engine;
 mod error;
 mod execute;
+mod gate;
 mod guest_memory;
 mod hooks;
 mod host_call;
@@ -24,6 +25,7 @@ mod services;
 mod snapshot;
 mod stop;
 mod task;
+mod unused;
 mod validate;
 mod wasi_errno;
 mod workspace;
@@ -45,6 +47,7 @@ use crate::home::Home;
 use crate::progress::Progress;
 use crate::runtime::Installed;
 use engine::EpochTicker;
+use gate::InstanceGate;
 use limits::MemoryLimiter;
 use module_cache::{ModuleCache, sha256_hex};
 use open_files::OpenFiles;
@@ -94,6 +97,8 @@ pub struct Sandbox {
     snapshot_dir: PathBuf,
     python: OnceLock<PythonRuntime>,
     modules: Mutex<HashMap<String, Arc<Prepared>>>,
+    gate: InstanceGate,
+    workspaces: workspace::Workspaces,
     _ticker: EpochTicker,
 }
 
@@ -106,8 +111,17 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    pub fn new(home: &Home, policy: LimitPolicy) -> Result<Self, SandboxError> {
-        let engine = engine::new_engine().map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+    /// A sandbox running up to `tasks_at_once` tasks at the same time (more
+    /// wait for a free instance slot).
+    pub fn new(
+        home: &Home,
+        policy: LimitPolicy,
+        tasks_at_once: usize,
+    ) -> Result<Self, SandboxError> {
+        let slots = u32::try_from(tasks_at_once.max(1)).unwrap_or(u32::MAX);
+        let max_memory = policy.maximum.memory_bytes.max(snapshot::SNAPSHOT_MEMORY);
+        let engine = engine::new_engine(slots, max_memory)
+            .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let linker = link(&engine).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let ticker = EpochTicker::start(engine.clone()).map_err(SandboxError::Thread)?;
         Ok(Sandbox {
@@ -119,6 +133,8 @@ impl Sandbox {
             snapshot_dir: home.snapshots(),
             python: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
+            gate: InstanceGate::new(slots),
+            workspaces: workspace::Workspaces::default(),
             _ticker: ticker,
         })
     }
@@ -127,25 +143,17 @@ impl Sandbox {
         &self.policy
     }
 
-    /// Load the Python runtime with its manifest's pre-import list (making
-    /// and compiling its snapshot on the machine's first use). Tasks for
-    /// Python fail with [`TaskError::RuntimeNotLoaded`] until then.
+    /// Load the Python runtime with `pre_import` (or, if `None`, its
+    /// manifest's list) imported in its snapshot, making and compiling the
+    /// snapshot on the machine's first use. Tasks for Python fail with
+    /// [`TaskError::RuntimeNotLoaded`] until then.
     pub fn load_python(
         &self,
         installed: &Installed,
+        pre_import: Option<&[String]>,
         progress: &dyn Progress,
     ) -> Result<(), SandboxError> {
-        self.load_python_importing(installed, &installed.manifest.guest.pre_import, progress)
-    }
-
-    /// [`Sandbox::load_python`], with `pre_import` imported in the snapshot
-    /// instead of the manifest's list.
-    pub fn load_python_importing(
-        &self,
-        installed: &Installed,
-        pre_import: &[String],
-        progress: &dyn Progress,
-    ) -> Result<(), SandboxError> {
+        let pre_import = pre_import.unwrap_or(&installed.manifest.guest.pre_import);
         if self.python.get().is_some() {
             return Ok(());
         }

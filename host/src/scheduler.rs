@@ -10,6 +10,7 @@
 mod event_writer;
 mod heartbeat;
 mod hints;
+mod module_bytes;
 mod notifier;
 mod run;
 
@@ -61,6 +62,7 @@ pub struct Scheduler {
     /// This boot of this node: the owner of its leases.
     node_id: String,
     running: DashMap<String, Arc<Running>>,
+    module_bytes: module_bytes::ModuleBytes,
     wake: Notify,
     stopping: AtomicBool,
 }
@@ -88,6 +90,7 @@ impl Scheduler {
             config,
             node_id: format!("node-{}", uuid::Uuid::now_v7()),
             running: DashMap::new(),
+            module_bytes: module_bytes::ModuleBytes::default(),
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
         }

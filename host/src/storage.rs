@@ -63,6 +63,28 @@ pub struct Renewed {
     pub cancel_requested: bool,
 }
 
+/// How a run ended, as recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd<'a> {
+    pub status: TaskStatus,
+    pub result: Option<&'a TaskResult>,
+    pub error: Option<&'a str>,
+    /// Output and log events not yet written; they go before the status.
+    pub events: &'a [TaskEvent],
+}
+
+impl<'a> RunEnd<'a> {
+    /// Failed without a result.
+    pub fn failed(error: &'a str, events: &'a [TaskEvent]) -> Self {
+        RunEnd {
+            status: TaskStatus::Failed,
+            result: None,
+            error: Some(error),
+            events,
+        }
+    }
+}
+
 /// What a cancel request did.
 #[derive(Debug, Clone)]
 pub enum Cancelled {
@@ -132,15 +154,14 @@ pub trait Storage: Send + Sync + 'static {
         held: &[(String, u32)],
         lease: Duration,
     ) -> Result<Vec<Renewed>, StorageError>;
-    /// Record a run's end, fenced: `false` if the attempt or owner is stale.
+    /// Record a run's end and its last events, fenced: `false` (and
+    /// nothing written) if the attempt or owner is stale.
     async fn finish(
         &self,
         id: &str,
         attempt: u32,
         owner: &str,
-        status: TaskStatus,
-        result: Option<&TaskResult>,
-        error: Option<&str>,
+        end: RunEnd<'_>,
     ) -> Result<bool, StorageError>;
     /// Give a task back after an infrastructure failure: queued again after
     /// `retry_after` while attempts remain, failed with `error` otherwise.

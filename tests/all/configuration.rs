@@ -106,3 +106,40 @@ fn bad_settings_are_clear_errors() {
     );
     assert_eq!(err.unwrap_err().to_string(), "slots: must be at least 1");
 }
+
+#[test]
+fn the_pre_import_list_comes_from_flags_or_file_and_reaches_the_workers() {
+    let defaults = Settings::load(&ServeArgs::default(), &home()).unwrap();
+    assert_eq!(defaults.pre_import, None, "the runtime's own list");
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "pre_import = [\"json\", \"xml.dom\"]").unwrap();
+    let from_file = ServeArgs {
+        config: Some(file.path().to_owned()),
+        ..ServeArgs::default()
+    };
+    let settings = Settings::load(&from_file, &home()).unwrap();
+    let expected = Some(vec!["json".to_owned(), "xml.dom".to_owned()]);
+    assert_eq!(settings.pre_import, expected);
+    let workers = settings.workers.expect("workers by default");
+    assert_eq!(workers.pre_import, expected);
+
+    let none = ServeArgs {
+        pre_import: Some(vec![String::new()]),
+        ..from_file
+    };
+    assert_eq!(
+        Settings::load(&none, &home()).unwrap().pre_import,
+        Some(vec![]),
+        "the flag wins, and \"\" imports nothing"
+    );
+
+    let bad = ServeArgs {
+        pre_import: Some(vec!["numpy".into(), "os; import evil".into()]),
+        ..ServeArgs::default()
+    };
+    assert_eq!(
+        Settings::load(&bad, &home()).unwrap_err().to_string(),
+        "pre_import: `os; import evil` is not a Python module name"
+    );
+}

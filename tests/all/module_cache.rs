@@ -11,7 +11,7 @@ use crate::support::fresh_home;
 const MODULE: &str = r#"(module (func (export "run") (result i32) i32.const 5))"#;
 
 fn run_once(home: &sandrun::home::Home) -> Outcome {
-    let sandbox = Sandbox::new(home, LimitPolicy::default()).unwrap();
+    let sandbox = Sandbox::new(home, LimitPolicy::default(), 1).unwrap();
     let task = Task::wasm(wat::parse_str(MODULE).unwrap());
     sandbox.run(&task, &CancelHandle::new()).unwrap().outcome
 }

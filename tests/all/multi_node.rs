@@ -8,7 +8,7 @@ use std::process::Child;
 use std::time::Duration;
 
 use futures::StreamExt;
-use sandrun::storage::{Storage, TaskRecord};
+use sandrun::storage::{RunEnd, Storage, TaskRecord};
 use sandrun_api::{ModuleInfo, NodeList, NodeStatus, Task, TaskStatus};
 use serde_json::json;
 
@@ -225,14 +225,7 @@ async fn a_killed_nodes_tasks_rerun_elsewhere_and_its_late_result_is_refused() {
     }
     // The killed node's result for attempt 1 arrives late: refused.
     let late = storage
-        .finish(
-            &ids[0],
-            1,
-            &doomed_id,
-            TaskStatus::Failed,
-            None,
-            Some("late"),
-        )
+        .finish(&ids[0], 1, &doomed_id, RunEnd::failed("late", &[]))
         .await
         .unwrap();
     assert!(!late, "a stale attempt cannot overwrite the newer result");

@@ -89,6 +89,25 @@ fn tmp_is_writable_and_private_to_each_task() {
 }
 
 #[test]
+fn a_workspace_reaches_the_next_task_only_empty() {
+    // Empty workspaces are reused; these tasks leave theirs full, several
+    // times over, and every later task still finds nothing.
+    let look = "import os\nprint(os.listdir('/input'), os.listdir('/tmp'))";
+    for _ in 0..4 {
+        let mut given = Task::python(format!("open('/tmp/left', 'w').write('x')\n{look}"));
+        given
+            .files
+            .insert("secret.txt".into(), b"from an earlier task".to_vec());
+        let r = run(&given);
+        assert_eq!(stdout(&r), "['secret.txt'] ['left']\n", "{r:?}");
+        let after = python(look);
+        assert_eq!(stdout(&after), "[] []\n", "{after:?}");
+        let again = python(look);
+        assert_eq!(stdout(&again), "[] []\n", "a reused workspace: {again:?}");
+    }
+}
+
+#[test]
 fn nothing_one_task_does_is_visible_to_the_next() {
     let first = python(
         "import sys\nsys.sandrun_marker = 1\nimport builtins\nbuiltins.leak = 'x'\nprint('set')",

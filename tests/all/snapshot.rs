@@ -1,4 +1,7 @@
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
 
 use sandrun::progress::Progress;
 use sandrun::runtime;
@@ -37,9 +40,9 @@ fn installed() -> runtime::Installed {
 #[test]
 fn a_second_load_reuses_the_snapshot() {
     sandbox();
-    let again = Sandbox::new(&home(), LimitPolicy::default()).unwrap();
+    let again = Sandbox::new(&home(), LimitPolicy::default(), 1).unwrap();
     let steps = Steps::default();
-    again.load_python(&installed(), &steps).unwrap();
+    again.load_python(&installed(), None, &steps).unwrap();
     assert!(steps.0.lock().unwrap().is_empty(), "{steps:?}");
     let r = again
         .run(&Task::python("print(1)"), &Default::default())
@@ -69,6 +72,53 @@ fn a_changed_pre_import_list_makes_another_snapshot() {
         .unwrap();
     assert_eq!(again, other);
     assert!(!steps.made_snapshot(), "{steps:?}");
+}
+
+#[test]
+fn snapshots_and_helpers_unused_for_a_week_are_deleted_with_their_code() {
+    let installed = installed();
+    let home = home();
+    let stale_snapshot = home
+        .snapshots()
+        .join("python-old-pin-0123456789abcdef.wasm");
+    let recent_snapshot = home
+        .snapshots()
+        .join("python-old-pin-fedcba9876543210.wasm");
+    let stale_bytes = b"an old snapshot".as_slice();
+    let stale_code = home.module_cache().join(format!(
+        "{}-0000000000000000.cwasm",
+        hex::encode(Sha256::digest(stale_bytes))
+    ));
+    let stale_helper = home.guest_sdk().join("python-old-pin-0000000000000000");
+    std::fs::create_dir_all(home.module_cache()).unwrap();
+    std::fs::create_dir_all(&stale_helper).unwrap();
+    std::fs::write(&stale_snapshot, stale_bytes).unwrap();
+    std::fs::write(&recent_snapshot, b"used yesterday").unwrap();
+    std::fs::write(&stale_code, b"its compiled code").unwrap();
+    let days_ago = |days: u64| SystemTime::now() - Duration::from_secs(days * 86400);
+    let set_mtime = |path: &std::path::Path, days| {
+        let file = std::fs::File::open(path).unwrap();
+        file.set_modified(days_ago(days)).unwrap();
+    };
+    set_mtime(&stale_snapshot, 8);
+    set_mtime(&recent_snapshot, 1);
+    set_mtime(&stale_helper, 8);
+
+    let kept = sandbox()
+        .python_snapshot(
+            &installed,
+            &installed.manifest.guest.pre_import,
+            &Steps::default(),
+        )
+        .unwrap();
+
+    assert!(!stale_snapshot.exists() && !stale_code.exists());
+    assert!(!stale_helper.exists());
+    assert!(recent_snapshot.exists(), "used within the week");
+    assert!(kept.is_file());
+    let used = std::fs::metadata(&kept).unwrap().modified().unwrap();
+    assert!(used > days_ago(1), "loading marks the snapshot used");
+    std::fs::remove_file(recent_snapshot).unwrap();
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sandrun::storage::{
-    Cancelled, Hint, NameOutcome, NewTask, NodeRecord, PostgresOptions, PostgresStorage,
+    Cancelled, Hint, NameOutcome, NewTask, NodeRecord, PostgresOptions, PostgresStorage, RunEnd,
     SqliteStorage, Storage, now_ms,
 };
 use sandrun_api::{TaskEvent, TaskRequest, TaskStatus};
@@ -104,8 +104,9 @@ async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage
         .unwrap();
     assert_eq!(second[0].attempt, 2);
 
+    let stale_output = [stdout("from attempt 1\n")];
     let late = storage
-        .finish("t1", 1, "node-a", TaskStatus::Failed, None, Some("late"))
+        .finish("t1", 1, "node-a", RunEnd::failed("late", &stale_output))
         .await
         .unwrap();
     assert!(!late, "the old attempt's result is refused");
@@ -116,17 +117,52 @@ async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage
             .unwrap()
             .is_empty()
     );
-    assert!(
-        storage
-            .finish("t1", 2, "node-b", TaskStatus::Succeeded, None, None)
-            .await
-            .unwrap()
-    );
+    let last_output = [stdout("from attempt 2\n")];
+    let end = RunEnd {
+        events: &last_output,
+        ..ended(TaskStatus::Succeeded)
+    };
+    assert!(storage.finish("t1", 2, "node-b", end).await.unwrap());
     let task = storage.task("t1").await.unwrap().unwrap();
     assert_eq!(
         (task.status, task.attempt, task.error),
         (TaskStatus::Succeeded, 2, None)
     );
+    // The winner's last output lands just before its final status; the
+    // stale runner's never lands.
+    let events: Vec<TaskEvent> = storage
+        .events_after("t1", 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, event)| event)
+        .collect();
+    let tail = &events[events.len() - 2..];
+    assert_eq!(
+        tail,
+        [
+            stdout("from attempt 2\n"),
+            TaskEvent::Status {
+                status: TaskStatus::Succeeded,
+                attempt: 2
+            }
+        ]
+    );
+    assert!(!events.contains(&stdout("from attempt 1\n")));
+}
+
+fn stdout(text: &str) -> TaskEvent {
+    TaskEvent::Stdout { text: text.into() }
+}
+
+/// A run's end with `status` and nothing else to record.
+fn ended(status: TaskStatus) -> RunEnd<'static> {
+    RunEnd {
+        status,
+        result: None,
+        error: None,
+        events: &[],
+    }
 }
 
 async fn infrastructure_failures_retry_until_attempts_run_out(storage: Arc<dyn Storage>) {
@@ -186,14 +222,7 @@ async fn retention_prunes_old_ended_tasks_in_batches(storage: Arc<dyn Storage>) 
         .unwrap();
     for task in &claimed {
         storage
-            .finish(
-                &task.id,
-                task.attempt,
-                "n",
-                TaskStatus::Succeeded,
-                None,
-                None,
-            )
+            .finish(&task.id, task.attempt, "n", ended(TaskStatus::Succeeded))
             .await
             .unwrap();
     }
@@ -354,7 +383,7 @@ async fn a_cancel_reaches_the_runner_through_renewal(storage: Arc<dyn Storage>) 
     );
     assert!(
         storage
-            .finish("t1", 1, "n", TaskStatus::Cancelled, None, None)
+            .finish("t1", 1, "n", ended(TaskStatus::Cancelled))
             .await
             .unwrap()
     );

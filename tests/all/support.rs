@@ -19,16 +19,21 @@ pub fn home() -> Home {
     }
 }
 
+/// Tasks the shared sandbox runs at once: every test's in-process server
+/// uses it, so it is sized for several of them running together.
+const SHARED_SANDBOX_TASKS: usize = 32;
+
 /// The shared sandbox, with Python installed (through pip, as a user's
 /// first run does) and loaded.
 pub fn sandbox() -> &'static Arc<Sandbox> {
     static SANDBOX: OnceLock<Arc<Sandbox>> = OnceLock::new();
     SANDBOX.get_or_init(|| {
         let home = home();
-        let sandbox = Sandbox::new(&home, LimitPolicy::default()).expect("sandbox");
+        let sandbox =
+            Sandbox::new(&home, LimitPolicy::default(), SHARED_SANDBOX_TASKS).expect("sandbox");
         let installed = runtime::ensure(&home, "python", &Silent).expect("python runtime installs");
         sandbox
-            .load_python(&installed, &Silent)
+            .load_python(&installed, None, &Silent)
             .expect("python runtime loads");
         Arc::new(sandbox)
     })

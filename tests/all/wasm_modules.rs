@@ -65,6 +65,16 @@ fn an_unknown_import_is_an_invalid_module_naming_it() {
 }
 
 #[test]
+fn a_module_beyond_the_instance_pool_is_invalid_and_says_why() {
+    let r = run(&wat(
+        r#"(module (table 1000000 funcref) (func (export "_start")))"#,
+    ));
+    assert_eq!(r.outcome, Outcome::InvalidModule, "{r:?}");
+    let message = r.message.unwrap();
+    assert!(message.contains("table"), "{message}");
+}
+
+#[test]
 fn a_module_without_an_entry_point_is_invalid() {
     let r = run(&wat(r#"(module (func (export "main")))"#));
     assert_eq!(r.outcome, Outcome::InvalidModule);

@@ -31,6 +31,7 @@ async fn spawn_worker_app(count: usize, worker_home: Option<&Path>) -> WorkerApp
         program: program.clone(),
         home: worker_home.map_or_else(|| home().root().to_owned(), Path::to_owned),
         count,
+        pre_import: None,
     });
     WorkerApp {
         app: spawn_settings(&settings, db_dir).await,

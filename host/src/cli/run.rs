@@ -48,11 +48,11 @@ pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     task.input = args.task.input()?;
     task.limits = args.task.limits();
 
-    let sandbox = Sandbox::new(home, LimitPolicy::default())?;
+    let sandbox = Sandbox::new(home, LimitPolicy::default(), 1)?;
     if runtime == Runtime::Python {
         let progress = TerminalProgress::default();
         let installed = crate::runtime::ensure(home, "python", &progress)?;
-        sandbox.load_python(&installed, &progress)?;
+        sandbox.load_python(&installed, None, &progress)?;
     }
     let cancel = CancelHandle::new();
     let on_ctrl_c = cancel.clone();

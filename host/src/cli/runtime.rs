@@ -46,7 +46,7 @@ fn install(home: &Home, name: &str, from: Option<PathBuf>) -> anyhow::Result<Exi
         }
     };
     // Compile now, so the first task does not wait for it.
-    Sandbox::new(home, LimitPolicy::default())?.load_python(&installed, &progress)?;
+    Sandbox::new(home, LimitPolicy::default(), 1)?.load_python(&installed, None, &progress)?;
     println!(
         "{} ({}) installed at {}",
         manifest.name,

@@ -97,10 +97,10 @@ impl Sandbox {
                 Err(e) => return Err(e.into()),
             },
         };
-        let workspace = Workspace::create(&task.files)?;
+        let workspace = self.workspaces.take(&task.files)?;
         // The guest's wasm stack lives on the native stack of the thread that
         // calls into it, so each task gets a thread with room for it.
-        std::thread::scope(|scope| {
+        let ran = std::thread::scope(|scope| {
             let runner = std::thread::Builder::new()
                 .name("sandrun-task".into())
                 .stack_size(HOST_THREAD_STACK)
@@ -117,7 +117,9 @@ impl Sandbox {
             runner
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        });
+        self.workspaces.give_back(workspace);
+        ran
     }
 
     fn execute(
@@ -183,6 +185,9 @@ impl Sandbox {
             open_files: OpenFiles::new(limits.open_files),
             services: Services::new(hooks, task.input.clone(), task.kv_namespace.clone()),
         };
+        // Declared before the store, so dropped after it: the slot is free
+        // once the instance is gone.
+        let _admitted = self.gate.enter();
         let mut store = armed_store(&self.engine, state, limits.fuel);
 
         let ending = match call_guest(&mut store, prepared, &turn) {

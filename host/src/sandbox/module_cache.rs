@@ -56,6 +56,20 @@ impl ModuleCache {
         }
     }
 
+    /// Delete the compiled forms of the module whose sha256 is `hash`,
+    /// for every engine configuration.
+    pub fn forget(&self, hash: &str) {
+        let prefix = format!("{hash}-");
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// The compiled form of `wasm` (whose sha256 is `hash`): from disk when a
     /// valid artifact is there, else compiled now and stored.
     pub fn load(

@@ -18,6 +18,7 @@ use zip::write::SimpleFileOptions;
 
 use super::SandboxError;
 use super::module_cache::sha256_hex;
+use super::unused;
 use crate::runtime::Installed;
 
 /// The guest-side helper, compiled into the binary.
@@ -33,6 +34,7 @@ pub fn stdlib_with_helper(installed: &Installed, sdk_root: &Path) -> Result<Path
         installed.manifest.pin_id()
     ));
     if dir.is_dir() {
+        forget_unused(sdk_root, &dir);
         return Ok(dir);
     }
     let failed = |what: &'static str, path: &Path, source: io::Error| SandboxError::PythonHelper {
@@ -56,7 +58,28 @@ pub fn stdlib_with_helper(installed: &Installed, sdk_root: &Path) -> Result<Path
             return Err(failed("move into place", &dir, e));
         }
     }
+    forget_unused(sdk_root, &dir);
     Ok(dir)
+}
+
+/// Mark `used` as used, and delete the other helper directories left
+/// unused (by an older pin or helper).
+fn forget_unused(sdk_root: &Path, used: &Path) {
+    unused::mark_used(used);
+    let is_helper_dir = |p: &Path| {
+        p.is_dir()
+            && !p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    };
+    for dir in unused::unused_entries(sdk_root, used, is_helper_dir) {
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => tracing::info!(dir = %dir.display(), "unused python helper deleted"),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot delete an unused python helper")
+            }
+        }
+    }
 }
 
 fn append_helper(zip_path: &Path) -> io::Result<()> {

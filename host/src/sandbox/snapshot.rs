@@ -31,13 +31,13 @@ use super::output::CappedOutput;
 use super::services::Services;
 use super::stop::{CancelHandle, StopSignal};
 use super::workspace::Workspace;
-use super::{Sandbox, SandboxError, TaskState, python_sdk, python_turn};
+use super::{Sandbox, SandboxError, TaskState, python_sdk, python_turn, unused};
 use crate::progress::Progress;
 use crate::runtime::Installed;
 
 /// Bounds for the snapshot's one turn, far above what imports need.
 const SNAPSHOT_FUEL: u64 = 5_000_000_000_000;
-const SNAPSHOT_MEMORY: u64 = 4 << 30;
+pub(super) const SNAPSHOT_MEMORY: u64 = 4 << 30;
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(3600);
 const SNAPSHOT_STDERR: u64 = 64 << 10;
 
@@ -59,6 +59,8 @@ impl Sandbox {
             manifest.pin_id()
         ));
         if path.is_file() {
+            unused::mark_used(&path);
+            self.forget_unused_snapshots(&path);
             return Ok(path);
         }
         let failed = |e: std::io::Error| SandboxError::Snapshot(format!("{}: {e}", path.display()));
@@ -82,7 +84,26 @@ impl Sandbox {
             self.make_snapshot(&wasm, installed, stdlib_dir, pre_import, progress, &what)?;
         write_atomically(&path, &snapshot).map_err(failed)?;
         tracing::info!(path = %path.display(), "python snapshot made");
+        self.forget_unused_snapshots(&path);
         Ok(path)
+    }
+
+    /// Delete snapshots other than `keep` left unused, with their compiled
+    /// code and lock files.
+    fn forget_unused_snapshots(&self, keep: &Path) {
+        let is_snapshot = |p: &Path| p.extension().is_some_and(|e| e == "wasm");
+        for path in unused::unused_entries(&self.snapshot_dir, keep, is_snapshot) {
+            if let Ok(bytes) = fs::read(&path) {
+                self.cache.forget(&sha256_hex(&bytes));
+            }
+            let _ = fs::remove_file(path.with_extension("lock"));
+            match fs::remove_file(&path) {
+                Ok(()) => tracing::info!(path = %path.display(), "unused snapshot deleted"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot delete an unused snapshot")
+                }
+            }
+        }
     }
 
     fn make_snapshot(
@@ -128,6 +149,7 @@ impl Sandbox {
             open_files: OpenFiles::new(1024),
             services: Services::new(Arc::new(NoHooks), None, None),
         };
+        let _admitted = self.gate.enter();
         let mut store = armed_store(&self.engine, state, SNAPSHOT_FUEL);
         progress.start(&format!("Snapshotting the {name} runtime{what}"), None);
         // Guest code needs the deep native stack tasks get.

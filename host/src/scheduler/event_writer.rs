@@ -2,8 +2,11 @@
 //! written in batches; and the task's key-value store.
 //!
 //! The guest's writes arrive on its own thread, often a few bytes at a time;
-//! they are gathered here and written every few milliseconds, so a chatty
-//! task costs a handful of database writes per second, not one per line.
+//! they are gathered here and written at most every [`FLUSH_EVERY`], so a
+//! chatty task costs a handful of database writes per second, not one per
+//! line. Whatever is still pending when the run ends is handed back to be
+//! written with the result, in the same transaction: a short task's output
+//! costs no write of its own.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -97,13 +100,9 @@ fn complete_utf8_prefix(data: &[u8]) -> usize {
 }
 
 impl EventWriter {
-    /// Start writing `run`'s events; [`EventWriter::close`] flushes the
-    /// rest and ends the returned task.
-    pub fn start(
-        storage: Arc<dyn Storage>,
-        notifier: Arc<Notifier>,
-        run: RunId,
-    ) -> (Arc<Self>, JoinHandle<()>) {
+    /// Start writing `run`'s events; [`EventWriter::finish`] stops and
+    /// answers what is left to write.
+    pub fn start(storage: Arc<dyn Storage>, notifier: Arc<Notifier>, run: RunId) -> Running {
         let kv = StorageKv {
             storage: storage.clone(),
             runtime: Handle::current(),
@@ -114,7 +113,7 @@ impl EventWriter {
             kv,
         });
         let flusher = tokio::spawn(writer.clone().flush_loop(storage, notifier, run));
-        (writer, flusher)
+        Running { writer, flusher }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -128,18 +127,20 @@ impl EventWriter {
         run: RunId,
     ) {
         loop {
-            let _ = tokio::time::timeout(FLUSH_EVERY, self.wake.notified()).await;
-            let (events, progress, closed) = {
+            self.wake.notified().await;
+            // Gather for a while; an ending run cuts the wait short.
+            let _ = tokio::time::timeout(FLUSH_EVERY, async {
+                while !self.lock().closed {
+                    self.wake.notified().await;
+                }
+            })
+            .await;
+            let (events, progress) = {
                 let mut pending = self.lock();
                 if pending.closed {
-                    let tail = take_partial_output(&mut pending);
-                    pending.events.extend(tail);
+                    return;
                 }
-                (
-                    std::mem::take(&mut pending.events),
-                    pending.progress.take(),
-                    pending.closed,
-                )
+                (std::mem::take(&mut pending.events), pending.progress.take())
             };
             if let Some(value) = progress
                 && let Err(e) = storage
@@ -155,16 +156,29 @@ impl EventWriter {
                 }
                 notifier.notify(&run.task);
             }
-            if closed {
-                return;
-            }
         }
     }
+}
 
-    /// No more output will come.
-    pub fn close(&self) {
-        self.lock().closed = true;
-        self.wake.notify_one();
+/// An [`EventWriter`] and the task flushing it.
+#[derive(Debug)]
+pub struct Running {
+    pub writer: Arc<EventWriter>,
+    flusher: JoinHandle<()>,
+}
+
+impl Running {
+    /// No more output will come: stop flushing, and answer the events not
+    /// yet written.
+    pub async fn finish(self) -> Vec<TaskEvent> {
+        self.writer.lock().closed = true;
+        self.writer.wake.notify_one();
+        let _ = self.flusher.await;
+        let mut pending = self.writer.lock();
+        let tail = take_partial_output(&mut pending);
+        let mut events = std::mem::take(&mut pending.events);
+        events.extend(tail);
+        events
     }
 }
 

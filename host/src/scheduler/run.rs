@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use sandrun_api::{Outcome, Runtime, TaskStatus};
+use sandrun_api::{Outcome, Runtime};
 use tracing::Instrument;
 
 use super::event_writer::{EventWriter, RunId};
 use super::{Running, Scheduler};
 use crate::sandbox::Task;
-use crate::storage::{Claimed, StorageError, status_for};
+use crate::storage::{Claimed, RunEnd, StorageError, status_for};
 use crate::task_request::to_task;
 use crate::worker::RunError;
 
@@ -37,14 +37,12 @@ impl Scheduler {
         let task = match self.sandbox_task(claimed).await {
             Ok(task) => task,
             Err(Unrunnable::Invalid(error)) => {
-                return self
-                    .record(id, attempt, TaskStatus::Failed, None, Some(&error))
-                    .await;
+                return self.record(id, attempt, RunEnd::failed(&error, &[])).await;
             }
             Err(Unrunnable::Storage(e)) => return self.retry(id, attempt, &e.to_string()).await,
         };
         tracing::debug!("running");
-        let (writer, flusher) = EventWriter::start(
+        let events = EventWriter::start(
             self.storage.clone(),
             self.notifier.clone(),
             RunId {
@@ -54,15 +52,15 @@ impl Scheduler {
         );
         let ran = self
             .executor
-            .run(task, running.cancel.clone(), writer.clone())
+            .run(task, running.cancel.clone(), events.writer.clone())
             .await;
-        writer.close();
-        let _ = flusher.await;
+        let unwritten = events.finish().await;
         match ran {
             Ok(result)
                 if result.outcome == Outcome::Cancelled
                     && running.interrupted.load(Ordering::SeqCst) =>
             {
+                self.append(id, &unwritten).await;
                 self.give_back(id, attempt).await;
             }
             Ok(result) => {
@@ -71,12 +69,20 @@ impl Scheduler {
                     fuel = result.fuel_used,
                     "ran"
                 );
-                self.record(id, attempt, status_for(&result), Some(&result), None)
-                    .await;
+                let end = RunEnd {
+                    status: status_for(&result),
+                    result: Some(&result),
+                    error: None,
+                    events: &unwritten,
+                };
+                self.record(id, attempt, end).await;
             }
-            Err(RunError::Infrastructure(error)) => self.retry(id, attempt, &error).await,
+            Err(RunError::Infrastructure(error)) => {
+                self.append(id, &unwritten).await;
+                self.retry(id, attempt, &error).await
+            }
             Err(RunError::Refused(error)) => {
-                self.record(id, attempt, TaskStatus::Failed, None, Some(&error))
+                self.record(id, attempt, RunEnd::failed(&error, &unwritten))
                     .await
             }
         }
@@ -84,37 +90,43 @@ impl Scheduler {
 
     async fn sandbox_task(&self, claimed: &Claimed) -> Result<Task, Unrunnable> {
         let module: Arc<[u8]> = match (claimed.request.runtime, &claimed.request.module) {
-            (Runtime::Wasm, Some(hash)) => match self.storage.registry().module(hash).await {
-                Ok(Some(bytes)) => bytes.into(),
-                Ok(None) => {
-                    return Err(Unrunnable::Invalid(format!(
-                        "module {hash} is not uploaded"
-                    )));
-                }
-                Err(e) => return Err(Unrunnable::Storage(e)),
+            (Runtime::Wasm, Some(hash)) => match self.module_bytes.get(hash) {
+                Some(bytes) => bytes,
+                None => match self.storage.registry().module(hash).await {
+                    Ok(Some(bytes)) => {
+                        let bytes: Arc<[u8]> = bytes.into();
+                        self.module_bytes.insert(hash, bytes.clone());
+                        bytes
+                    }
+                    Ok(None) => {
+                        return Err(Unrunnable::Invalid(format!(
+                            "module {hash} is not uploaded"
+                        )));
+                    }
+                    Err(e) => return Err(Unrunnable::Storage(e)),
+                },
             },
             _ => Arc::from(Vec::new()),
         };
         to_task(&claimed.request, module).map_err(|e| Unrunnable::Invalid(e.to_string()))
     }
 
-    async fn record(
-        &self,
-        id: &str,
-        attempt: u32,
-        status: TaskStatus,
-        result: Option<&sandrun_api::TaskResult>,
-        error: Option<&str>,
-    ) {
-        match self
-            .storage
-            .finish(id, attempt, &self.node_id, status, result, error)
-            .await
-        {
+    async fn record(&self, id: &str, attempt: u32, end: RunEnd<'_>) {
+        match self.storage.finish(id, attempt, &self.node_id, end).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("result discarded: the task was reclaimed while it ran"),
             // The lease will expire and the task will run again.
             Err(e) => tracing::error!(error = %e, "could not record the result"),
+        }
+    }
+
+    /// Write output the run produced before it was given back.
+    async fn append(&self, id: &str, events: &[sandrun_api::TaskEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(e) = self.storage.append_events(id, events).await {
+            tracing::warn!(error = %e, "could not record output events");
         }
     }
 

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sandrun_api::{TaskEvent, TaskResult, TaskStatus};
+use sandrun_api::{TaskEvent, TaskStatus};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
@@ -24,7 +24,8 @@ use super::record::{TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::release::{NODE_STOPPED, Release};
 use super::shared::{GuestStore, Registry, Shared};
 use super::{
-    Cancelled, Claimed, Deleted, Hint, Inserted, NewTask, Renewed, Storage, StorageError, now_ms,
+    Cancelled, Claimed, Deleted, Hint, Inserted, NewTask, Renewed, RunEnd, Storage, StorageError,
+    now_ms,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -337,10 +338,14 @@ impl Storage for PostgresStorage {
         id: &str,
         attempt: u32,
         owner: &str,
-        status: TaskStatus,
-        result: Option<&TaskResult>,
-        error: Option<&str>,
+        end: RunEnd<'_>,
     ) -> Result<bool, StorageError> {
+        let RunEnd {
+            status,
+            result,
+            error,
+            events,
+        } = end;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE tasks SET status = $1, result = $2, error = $3, finished_at = $4, lease_owner = NULL, \
@@ -357,7 +362,8 @@ impl Storage for PostgresStorage {
         .await?
         .rows_affected();
         if updated == 1 {
-            append_in(&mut tx, id, &[TaskEvent::Status { status, attempt }]).await?;
+            let status = [TaskEvent::Status { status, attempt }];
+            append_in(&mut tx, id, &[events, &status].concat()).await?;
         }
         tx.commit().await?;
         Ok(updated == 1)

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sandrun_api::{TaskEvent, TaskResult, TaskStatus};
+use sandrun_api::{TaskEvent, TaskStatus};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -20,7 +20,7 @@ use super::record::{TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::release::{NODE_STOPPED, Release};
 use super::shared::{GuestStore, Registry, Shared};
 use super::{
-    Cancelled, Claimed, Deleted, Inserted, NewTask, Renewed, Storage, StorageError, now_ms,
+    Cancelled, Claimed, Deleted, Inserted, NewTask, Renewed, RunEnd, Storage, StorageError, now_ms,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -325,10 +325,14 @@ impl Storage for SqliteStorage {
         id: &str,
         attempt: u32,
         owner: &str,
-        status: TaskStatus,
-        result: Option<&TaskResult>,
-        error: Option<&str>,
+        end: RunEnd<'_>,
     ) -> Result<bool, StorageError> {
+        let RunEnd {
+            status,
+            result,
+            error,
+            events,
+        } = end;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE tasks SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL, \
@@ -345,7 +349,12 @@ impl Storage for SqliteStorage {
         .await?
         .rows_affected();
         if updated == 1 {
-            event_in(&mut tx, id, &TaskEvent::Status { status, attempt }).await?;
+            for event in events
+                .iter()
+                .chain([&TaskEvent::Status { status, attempt }])
+            {
+                event_in(&mut tx, id, event).await?;
+            }
         }
         tx.commit().await?;
         Ok(updated == 1)

@@ -77,7 +77,9 @@ impl WorkerChild {
             messages,
             next_job: 0,
         };
-        child.send(&ToWorker::start(policy)).await?;
+        child
+            .send(&ToWorker::start(policy, spawn.pre_import.clone()))
+            .await?;
         match child.messages.recv().await {
             Some(FromWorker::Ready) => Ok(child),
             Some(FromWorker::Failed { message }) => Err(ChildError::Load(message)),

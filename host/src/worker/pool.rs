@@ -20,6 +20,8 @@ pub struct WorkerSpawn {
     /// The data directory the workers share with the server.
     pub home: PathBuf,
     pub count: usize,
+    /// The snapshot's pre-import list, as the server loaded it.
+    pub pre_import: Option<Vec<String>>,
 }
 
 /// A task on its way to a worker, and where its end is reported.

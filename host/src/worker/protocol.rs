@@ -22,10 +22,12 @@ pub type JobId = u64;
 /// Server to worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToWorker {
-    /// The first message: the limits the worker's sandbox enforces.
+    /// The first message: the limits the worker's sandbox enforces, and
+    /// the Python snapshot's pre-import list (`None`: the runtime's own).
     Start {
         defaults: Json<AppliedLimits>,
         maximum: Json<AppliedLimits>,
+        pre_import: Option<Vec<String>>,
     },
     Run {
         job: JobId,
@@ -151,10 +153,11 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
 }
 
 impl ToWorker {
-    pub fn start(policy: &LimitPolicy) -> Self {
+    pub fn start(policy: &LimitPolicy, pre_import: Option<Vec<String>>) -> Self {
         ToWorker::Start {
             defaults: Json(policy.defaults),
             maximum: Json(policy.maximum),
+            pre_import,
         }
     }
 }

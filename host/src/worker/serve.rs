@@ -37,15 +37,22 @@ pub enum ServeError {
 pub fn serve(home: &Home) -> Result<(), ServeError> {
     let mut input = io::stdin().lock();
     let pipe = Arc::new(Pipe::stdout().map_err(ServeError::Stdout)?);
-    let policy = match frame::read(&mut input)? {
-        Some(ToWorker::Start { defaults, maximum }) => LimitPolicy {
-            defaults: defaults.0,
-            maximum: maximum.0,
-        },
+    let (policy, pre_import) = match frame::read(&mut input)? {
+        Some(ToWorker::Start {
+            defaults,
+            maximum,
+            pre_import,
+        }) => (
+            LimitPolicy {
+                defaults: defaults.0,
+                maximum: maximum.0,
+            },
+            pre_import,
+        ),
         Some(_) => return Err(ServeError::OutOfTurn("a job before the limits")),
         None => return Ok(()),
     };
-    let sandbox = match load(home, policy) {
+    let sandbox = match load(home, policy, pre_import.as_deref()) {
         Ok(sandbox) => sandbox,
         Err(message) => {
             pipe.send(&FromWorker::Failed {
@@ -70,8 +77,12 @@ pub fn serve(home: &Home) -> Result<(), ServeError> {
 /// The sandbox as the server has it: same data directory, same limits.
 /// The runtime is found, never installed: the server did that before
 /// starting its workers.
-fn load(home: &Home, policy: LimitPolicy) -> Result<Sandbox, String> {
-    let sandbox = Sandbox::new(home, policy).map_err(|e| e.to_string())?;
+fn load(
+    home: &Home,
+    policy: LimitPolicy,
+    pre_import: Option<&[String]>,
+) -> Result<Sandbox, String> {
+    let sandbox = Sandbox::new(home, policy, 1).map_err(|e| e.to_string())?;
     let manifest = runtime::manifest("python").map_err(|e| e.to_string())?;
     let installed = runtime::find(home, &manifest).ok_or_else(|| {
         format!(
@@ -81,7 +92,7 @@ fn load(home: &Home, policy: LimitPolicy) -> Result<Sandbox, String> {
         )
     })?;
     sandbox
-        .load_python(&installed, &Silent)
+        .load_python(&installed, pre_import, &Silent)
         .map_err(|e| e.to_string())?;
     Ok(sandbox)
 }
