@@ -19,13 +19,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 pub use notifier::{Notifier, Subscription};
 
 use crate::sandbox::CancelHandle;
-use crate::storage::Storage;
+use crate::storage::{ClaimFor, Claimed, Storage};
 use crate::worker::Executor;
 
 /// How the scheduler behaves; see the server's configuration.
@@ -63,9 +63,17 @@ pub struct Scheduler {
     node_id: String,
     running: DashMap<String, Arc<Running>>,
     module_bytes: module_bytes::ModuleBytes,
+    /// One permit per slot: held by each task running here.
+    slots: Arc<Semaphore>,
+    /// Tasks the API inserted already claimed, each with its slot.
+    admitted: mpsc::UnboundedSender<Admitted>,
+    admissions: Mutex<mpsc::UnboundedReceiver<Admitted>>,
     wake: Notify,
     stopping: AtomicBool,
 }
+
+/// A task inserted already running on this node, and the slot it holds.
+pub type Admitted = (Claimed, OwnedSemaphorePermit);
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,10 +91,14 @@ impl Scheduler {
         notifier: Arc<Notifier>,
         config: SchedulerConfig,
     ) -> Self {
+        let (admitted, admissions) = mpsc::unbounded_channel();
         Scheduler {
             storage,
             executor,
             notifier,
+            slots: Arc::new(Semaphore::new(config.slots)),
+            admitted,
+            admissions: Mutex::new(admissions),
             config,
             node_id: format!("node-{}", uuid::Uuid::now_v7()),
             running: DashMap::new(),
@@ -103,6 +115,30 @@ impl Scheduler {
     /// New work was queued: look now rather than at the next poll.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// A free slot for a task about to be inserted, if there is one and
+    /// this node is not stopping; with it, the claim to insert the task
+    /// under. Hand the inserted task to [`Scheduler::start_admitted`].
+    pub fn try_admit(&self) -> Option<(OwnedSemaphorePermit, ClaimFor)> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        let permit = self.slots.clone().try_acquire_owned().ok()?;
+        let claim = ClaimFor {
+            owner: self.node_id.clone(),
+            lease: self.config.lease,
+        };
+        Some((permit, claim))
+    }
+
+    /// Run a task that was inserted already claimed by this node.
+    pub fn start_admitted(&self, task: Claimed, permit: OwnedSemaphorePermit) {
+        if self.admitted.send((task, permit)).is_err() {
+            // The scheduler has stopped; the lease expires (or, on SQLite,
+            // the next start gives the task back) and it runs again.
+            tracing::warn!("a task was admitted as the scheduler stopped");
+        }
     }
 
     /// Stop a task this node is running, at once. Answers whether it runs here.
@@ -128,13 +164,18 @@ impl Scheduler {
         if let Some(hints) = self.storage.listen() {
             loops.spawn(self.clone().follow_hints(hints));
         }
-        let slots = Arc::new(Semaphore::new(self.config.slots));
+        let mut admissions = self.admissions.lock().await;
         let mut runs = JoinSet::new();
         tokio::select! {
             () = shutdown => {}
-            () = self.clone().dispatch(slots, &mut runs) => {}
+            () = self.clone().dispatch(&mut admissions, &mut runs) => {}
         }
         self.stopping.store(true, Ordering::SeqCst);
+        // Admitted but never started: give them back at once.
+        admissions.close();
+        while let Some((task, _permit)) = admissions.recv().await {
+            self.give_back(&task.id, task.attempt).await;
+        }
         tracing::info!(running = self.running.len(), "scheduler stopping");
         if tokio::time::timeout(grace, wait_all(&mut runs))
             .await
@@ -152,12 +193,22 @@ impl Scheduler {
         while loops.join_next().await.is_some() {}
     }
 
-    /// Claim work whenever a slot is free.
-    async fn dispatch(self: Arc<Self>, slots: Arc<Semaphore>, runs: &mut JoinSet<()>) {
+    /// Claim work whenever a slot is free, and start admitted tasks.
+    async fn dispatch(
+        self: Arc<Self>,
+        admissions: &mut mpsc::UnboundedReceiver<Admitted>,
+        runs: &mut JoinSet<()>,
+    ) {
         loop {
             while runs.try_join_next().is_some() {}
-            let permit = slots.clone().acquire_owned().await.expect("never closed");
-            let wanted = 1 + slots.available_permits();
+            let permit = tokio::select! {
+                Some((task, permit)) = admissions.recv() => {
+                    self.start(task, permit, runs);
+                    continue;
+                }
+                permit = self.slots.clone().acquire_owned() => permit.expect("never closed"),
+            };
+            let wanted = 1 + self.slots.available_permits();
             let claimed = match self
                 .storage
                 .claim(&self.node_id, wanted, self.config.lease)
@@ -171,30 +222,48 @@ impl Scheduler {
             };
             if claimed.is_empty() {
                 drop(permit);
-                let _ = tokio::time::timeout(self.config.poll_interval, self.wake.notified()).await;
+                tokio::select! {
+                    Some((task, permit)) = admissions.recv() => self.start(task, permit, runs),
+                    _ = tokio::time::timeout(self.config.poll_interval, self.wake.notified()) => {}
+                }
                 continue;
             }
             let mut permit = Some(permit);
             for task in claimed {
                 let permit = match permit.take() {
                     Some(p) => p,
-                    None => slots.clone().acquire_owned().await.expect("never closed"),
+                    None => self
+                        .slots
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .expect("never closed"),
                 };
-                let running = Arc::new(Running {
-                    attempt: task.attempt,
-                    cancel: CancelHandle::new(),
-                    interrupted: AtomicBool::new(false),
-                });
-                self.running.insert(task.id.clone(), running.clone());
-                let scheduler = self.clone();
-                runs.spawn(async move {
-                    let id = task.id.clone();
-                    scheduler.run_one(task, &running).await;
-                    scheduler.running.remove(&id);
-                    drop(permit);
-                });
+                self.start(task, permit, runs);
             }
         }
+    }
+
+    /// Run `task` in the slot `permit` holds.
+    fn start(
+        self: &Arc<Self>,
+        task: Claimed,
+        permit: OwnedSemaphorePermit,
+        runs: &mut JoinSet<()>,
+    ) {
+        let running = Arc::new(Running {
+            attempt: task.attempt,
+            cancel: CancelHandle::new(),
+            interrupted: AtomicBool::new(false),
+        });
+        self.running.insert(task.id.clone(), running.clone());
+        let scheduler = self.clone();
+        runs.spawn(async move {
+            let id = task.id.clone();
+            scheduler.run_one(task, &running).await;
+            scheduler.running.remove(&id);
+            drop(permit);
+        });
     }
 
     /// Renew every lease this node holds in one update; stop tasks whose

@@ -38,6 +38,52 @@ pub struct NewTask {
     pub request_hash: String,
     pub max_attempts: u32,
     pub created_at: i64,
+    /// Insert it already running, leased to this runner: the submitting
+    /// node had a free slot and nothing was queued, so the task skips the
+    /// queue (one transaction instead of an insert and a claim).
+    pub claim_for: Option<ClaimFor>,
+}
+
+/// Who takes a task as it is inserted, and for how long.
+#[derive(Debug, Clone)]
+pub struct ClaimFor {
+    pub owner: String,
+    pub lease: Duration,
+}
+
+impl NewTask {
+    /// The columns a new task starts with: status, attempt, lease owner,
+    /// lease expiry and start time.
+    fn initial_state(&self) -> (TaskStatus, i64, Option<&str>, Option<i64>, Option<i64>) {
+        match &self.claim_for {
+            None => (TaskStatus::Queued, 0, None, None, None),
+            Some(claim) => (
+                TaskStatus::Running,
+                1,
+                Some(claim.owner.as_str()),
+                Some(self.created_at + claim.lease.as_millis() as i64),
+                Some(self.created_at),
+            ),
+        }
+    }
+
+    /// The events of its insertion: queued, and running when claimed.
+    fn initial_events(&self) -> Vec<TaskEvent> {
+        let queued = TaskEvent::Status {
+            status: TaskStatus::Queued,
+            attempt: 0,
+        };
+        match self.claim_for {
+            None => vec![queued],
+            Some(_) => vec![
+                queued,
+                TaskEvent::Status {
+                    status: TaskStatus::Running,
+                    attempt: 1,
+                },
+            ],
+        }
+    }
 }
 
 /// What inserting one task did.

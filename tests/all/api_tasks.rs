@@ -1,6 +1,7 @@
-use sandrun_api::{Outcome, Problem, Task, TaskPage, TaskStatus};
+use sandrun_api::{Outcome, Problem, Task, TaskEvent, TaskPage, TaskStatus};
 use serde_json::json;
 
+use crate::api_events::read_events;
 use crate::app::{cancel_a_running_loop, python, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,7 +24,8 @@ async fn without_wait_the_task_is_accepted_and_runs() {
         .await;
     assert_eq!(response.status(), 202);
     let task: Task = response.json().await.unwrap();
-    assert_eq!(task.status, TaskStatus::Queued);
+    // Nothing was queued and a slot was free: it skipped the queue.
+    assert_eq!((task.status, task.attempt), (TaskStatus::Running, 1));
     let ended = app.until_ended(&task.id).await;
     assert_eq!(ended.status, TaskStatus::Failed);
     let result = ended.result.unwrap();
@@ -232,5 +234,56 @@ async fn a_queued_task_is_cancelled_at_once() {
     assert!(task.result.is_none());
     app.post(&format!("/v1/tasks/{}/cancel", blocker.id), &json!({}))
         .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_skips_the_queue_only_when_nothing_waits_and_a_slot_is_free() {
+    let app = crate::app::spawn_app_with(|args| args.slots = Some(1)).await;
+    let first = app
+        .submit(python("import time\ntime.sleep(1)\nprint('first')"))
+        .await;
+    assert_eq!(first.status, TaskStatus::Running, "a free slot takes it");
+    let second = app.submit(python("print('second')")).await;
+    let third = app.submit(python("print('third')")).await;
+    assert_eq!(second.status, TaskStatus::Queued, "the one slot is busy");
+    assert_eq!(third.status, TaskStatus::Queued, "the queue is not empty");
+    let ended: Vec<Task> = [&first, &second, &third]
+        .into_iter()
+        .map(|t| app.until_ended(&t.id))
+        .collect::<futures::future::JoinAll<_>>()
+        .await;
+    for (task, expected) in ended.iter().zip(["first\n", "second\n", "third\n"]) {
+        assert_eq!(task.status, TaskStatus::Succeeded, "{task:?}");
+        assert_eq!(task.attempt, 1);
+        let stdout = task.result.as_ref().unwrap().stdout.to_string_lossy();
+        assert_eq!(stdout, expected);
+    }
+    // Queued tasks ran in order, after the admitted one.
+    let started: Vec<_> = ended
+        .iter()
+        .map(|t| t.started_at.clone().unwrap())
+        .collect();
+    assert!(
+        started[0] < started[1] && started[1] < started[2],
+        "{started:?}"
+    );
+    // An admitted task's events are those of a claimed one.
+    let statuses: Vec<(TaskStatus, u32)> = read_events(&app, &first.id)
+        .await
+        .into_iter()
+        .filter_map(|(event, _)| match event {
+            TaskEvent::Status { status, attempt } => Some((status, attempt)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (TaskStatus::Queued, 0),
+            (TaskStatus::Running, 1),
+            (TaskStatus::Succeeded, 1)
+        ]
+    );
     app.stop().await;
 }

@@ -22,6 +22,7 @@ fn new_task(id: &str) -> NewTask {
         request_hash: "h".into(),
         max_attempts: 2,
         created_at: now_ms(),
+        claim_for: None,
     }
 }
 

@@ -145,7 +145,7 @@ impl Scheduler {
     }
 
     /// Interrupted by this node's shutdown: queue it again, attempt unused.
-    async fn give_back(&self, id: &str, attempt: u32) {
+    pub(super) async fn give_back(&self, id: &str, attempt: u32) {
         let error = "interrupted by a server shutdown";
         if let Err(e) = self
             .storage

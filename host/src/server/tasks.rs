@@ -10,7 +10,9 @@ use utoipa::IntoParams;
 
 use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState};
-use crate::storage::{Cancelled, Deleted, Inserted, NewTask, TaskFilter, TaskRecord, now_ms};
+use crate::storage::{
+    Cancelled, Claimed, Deleted, Inserted, NewTask, TaskFilter, TaskRecord, now_ms,
+};
 use crate::task_request::{RequestError, validate};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -33,13 +35,34 @@ pub async fn submit(
     Query(query): Query<WaitQuery>,
     Json(request): Json<TaskRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let new = prepare(&state, request).await?;
-    check_queue_depth(&state, 1).await?;
-    let inserted = state.storage.insert_tasks(vec![new]).await?;
-    state.scheduler.wake();
-    let record = match inserted.into_iter().next().expect("one in, one out") {
-        Inserted::Created(r) | Inserted::Existing(r) => r,
+    let mut new = prepare(&state, request).await?;
+    let depth = check_queue_depth(&state, 1).await?;
+    // Nothing waits and a slot is free: the task skips the queue.
+    let admitted = if depth == 0 {
+        state.scheduler.try_admit()
+    } else {
+        None
     };
+    let (permit, claim) = admitted.unzip();
+    new.claim_for = claim;
+    let request = new.request.clone();
+    let inserted = state.storage.insert_tasks(vec![new]).await?;
+    let (record, created) = match inserted.into_iter().next().expect("one in, one out") {
+        Inserted::Created(r) => (r, true),
+        Inserted::Existing(r) => (r, false),
+    };
+    match permit {
+        Some(permit) if created => {
+            let claimed = Claimed {
+                id: record.id.clone(),
+                attempt: 1,
+                request,
+            };
+            state.scheduler.start_admitted(claimed, permit);
+        }
+        // Queued, or an earlier task under the same idempotency key.
+        _ => state.scheduler.wake(),
+    }
     let task = match wait_seconds(&state, query.wait)? {
         Some(wait) => wait_for_end(&state, record, wait).await?,
         None => record.to_api(),
@@ -76,10 +99,13 @@ pub(super) async fn prepare(
         request,
         request_hash: hex::encode(Sha256::digest(&canonical)),
         created_at: now_ms(),
+        claim_for: None,
     })
 }
 
-pub(super) async fn check_queue_depth(state: &AppState, adding: u64) -> Result<(), ApiError> {
+/// The number of queued tasks, unless adding `adding` would overflow the
+/// queue.
+pub(super) async fn check_queue_depth(state: &AppState, adding: u64) -> Result<u64, ApiError> {
     let depth = state.storage.queued_count().await?;
     if depth + adding > state.limits.max_queue_depth {
         return Err(ApiError::QueueFull {
@@ -87,7 +113,7 @@ pub(super) async fn check_queue_depth(state: &AppState, adding: u64) -> Result<(
             retry_after_secs: 5,
         });
     }
-    Ok(())
+    Ok(depth)
 }
 
 fn wait_seconds(state: &AppState, wait: Option<f64>) -> Result<Option<Duration>, ApiError> {

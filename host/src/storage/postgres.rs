@@ -169,9 +169,11 @@ impl Storage for PostgresStorage {
         for task in tasks {
             // A concurrent insert of the same key waits for the other
             // transaction, then finds its row.
+            let (status, attempt, lease_owner, lease_expires_at, started_at) = task.initial_state();
             let created: Option<String> = sqlx::query_scalar(
-                "INSERT INTO tasks (id, status, runtime, request, request_hash, idempotency_key, priority, \
-                 labels, max_attempts, run_after, created_at) VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                "INSERT INTO tasks (id, runtime, request, request_hash, idempotency_key, priority, \
+                 labels, max_attempts, run_after, created_at, status, attempt, lease_owner, lease_expires_at, \
+                 started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             )
             .bind(&task.id)
@@ -183,6 +185,11 @@ impl Storage for PostgresStorage {
             .bind(labels_json(&task.request.labels))
             .bind(task.max_attempts as i64)
             .bind(task.created_at)
+            .bind(status.name())
+            .bind(attempt)
+            .bind(lease_owner)
+            .bind(lease_expires_at)
+            .bind(started_at)
             .fetch_optional(&mut *tx)
             .await?;
             if created.is_none() {
@@ -212,19 +219,14 @@ impl Storage for PostgresStorage {
             .bind(values)
             .execute(&mut *tx)
             .await?;
-            append_in(
-                &mut tx,
-                &task.id,
-                &[TaskEvent::Status {
-                    status: TaskStatus::Queued,
-                    attempt: 0,
-                }],
-            )
-            .await?;
+            append_in(&mut tx, &task.id, &task.initial_events()).await?;
             let record = task_in(&mut tx, &task.id).await?.expect("just inserted");
             inserted.push(Inserted::Created(record));
         }
-        if inserted.iter().any(|i| matches!(i, Inserted::Created(_))) {
+        let queued_any = inserted
+            .iter()
+            .any(|i| matches!(i, Inserted::Created(r) if r.status == TaskStatus::Queued));
+        if queued_any {
             self.hint_in(&mut tx, &Hint::Queued).await?;
         }
         tx.commit().await?;

@@ -178,11 +178,18 @@ impl Storage for SqliteStorage {
                     continue;
                 }
             }
+            let (status, attempt, lease_owner, lease_expires_at, started_at) = task.initial_state();
             sqlx::query(
-                "INSERT INTO tasks (id, status, runtime, request, request_hash, idempotency_key, priority, labels, \
-                 max_attempts, run_after, created_at) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (id, status, attempt, lease_owner, lease_expires_at, started_at, runtime, \
+                 request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&task.id)
+            .bind(status.name())
+            .bind(attempt)
+            .bind(lease_owner)
+            .bind(lease_expires_at)
+            .bind(started_at)
             .bind(task.request.runtime.name())
             .bind(serde_json::to_string(&task.request)?)
             .bind(&task.request_hash)
@@ -202,15 +209,9 @@ impl Storage for SqliteStorage {
                     .execute(&mut *tx)
                     .await?;
             }
-            event_in(
-                &mut tx,
-                &task.id,
-                &TaskEvent::Status {
-                    status: TaskStatus::Queued,
-                    attempt: 0,
-                },
-            )
-            .await?;
+            for event in task.initial_events() {
+                event_in(&mut tx, &task.id, &event).await?;
+            }
             let record = task_in(&mut tx, &task.id).await?.expect("just inserted");
             inserted.push(Inserted::Created(record));
         }
