@@ -14,6 +14,14 @@ def _sandrun_snapshot(modules):
     sys.path_importer_cache.clear()
     for name in modules:
         importlib.import_module(name)
+    # Everything alive now lives as long as the snapshot. Frozen, it is no
+    # longer scanned by the collections a task triggers: with numpy and
+    # pandas imported, a young collection took 3 ms before, and tasks start
+    # with no allocations counted towards the next one.
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _sandrun_task(spec):

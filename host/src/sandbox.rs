@@ -41,7 +41,7 @@ pub use error::{SandboxError, TaskError};
 pub use hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
 pub use limits::{LimitError, LimitField, LimitPolicy};
 pub use stop::CancelHandle;
-pub use task::{Source, Task};
+pub use task::{Source, Task, WasmModule};
 
 use crate::home::Home;
 use crate::progress::Progress;
@@ -184,28 +184,28 @@ impl Sandbox {
     /// Compile and link `wasm` now (or find it already done), so that a
     /// module that cannot run is refused before any task uses it.
     pub fn load_module(&self, wasm: &[u8]) -> Result<(), SandboxError> {
-        self.wasm_module(wasm).map(|_| ())
+        self.wasm_module(&WasmModule::new(wasm)).map(|_| ())
     }
 
     /// A wasm task's module, compiled and linked once per distinct module.
-    fn wasm_module(&self, wasm: &[u8]) -> Result<Arc<Prepared>, SandboxError> {
-        let hash = sha256_hex(wasm);
+    fn wasm_module(&self, wasm: &WasmModule) -> Result<Arc<Prepared>, SandboxError> {
+        let WasmModule { hash, bytes } = wasm;
         if let Some(found) = self
             .modules
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&hash)
+            .get(hash)
         {
             return Ok(found.clone());
         }
         let module = self
             .cache
-            .load(wasm, &hash, "the module", &crate::progress::Silent)?;
+            .load(bytes, hash, "the module", &crate::progress::Silent)?;
         let prepared = Arc::new(self.prepare(&module)?);
         self.modules
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(hash, prepared.clone());
+            .insert(hash.clone(), prepared.clone());
         Ok(prepared)
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sandrun_api::{Runtime, TaskRequest};
 
-use crate::sandbox::{Sandbox, Source, Task, TaskError};
+use crate::sandbox::{Sandbox, Source, Task, TaskError, WasmModule};
 
 /// Most runs a task may be given.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -113,6 +113,14 @@ pub fn to_task(request: &TaskRequest, module: Arc<[u8]>) -> Result<Task, Request
                     "wasm tasks need `module`: a sha256, name@version or name",
                 ));
             }
+            // Resolved to the sha256 it was uploaded under before a task
+            // is stored; a name only while a request is being checked.
+            let reference = request.module.clone().unwrap_or_default();
+            let module = if is_sha256_hex(&reference) {
+                WasmModule::with_hash(reference, module)
+            } else {
+                WasmModule::new(module)
+            };
             Source::Wasm { module }
         }
     };

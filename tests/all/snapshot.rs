@@ -131,6 +131,12 @@ fn the_pre_import_list_is_already_imported() {
 }
 
 #[test]
+fn the_snapshot_objects_are_frozen_out_of_collections() {
+    let r = python("import gc\nprint(gc.get_freeze_count() > 10_000, gc.get_count()[0] < 1000)");
+    assert_eq!(stdout(&r), "True True\n", "{r:?}");
+}
+
+#[test]
 fn random_generators_differ_between_tasks() {
     let code = "import random, tempfile, numpy\nprint(random.random(), numpy.random.random(), next(tempfile._get_candidate_names()))";
     let first = python(code);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sandrun::configuration::Settings;
 use sandrun::worker::WorkerSpawn;
-use sandrun_api::{Outcome, TaskStatus};
+use sandrun_api::{ModuleInfo, Outcome, TaskStatus};
 use serde_json::json;
 
 use crate::app::{TestApp, cancel_a_running_loop, local_args, python, spawn_settings};
@@ -207,5 +207,54 @@ async fn workers_that_cannot_start_fail_tasks_with_the_reason() {
         "{error}"
     );
     assert_eq!(app.get("/healthz").await.status(), 200);
+    workers.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_gets_a_module_once_and_a_new_worker_gets_it_again() {
+    let workers = spawn_worker_app(1, None).await;
+    let app = &workers.app;
+    let upload = |path: &'static str| async move {
+        let info: ModuleInfo = app
+            .upload(std::fs::read(path).unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
+        info.hash
+    };
+    let echo = upload(sandrun_test_guests::ECHO).await;
+    let wordcount = upload(sandrun_test_guests::WORDCOUNT).await;
+    let run_echo = |stdin: &'static str| {
+        app.run(json!({"runtime": "wasm", "module": echo, "stdin": stdin}))
+    };
+    let expect_echo = |task: sandrun_api::Task, stdin: &str| {
+        assert_eq!(task.status, TaskStatus::Succeeded, "{task:?}");
+        let out = task.result.unwrap().stdout.to_string_lossy();
+        assert!(out.contains(&format!("stdin: {stdin}\n")), "{out}");
+    };
+    // The first task carries the bytes; the next ones name the module.
+    expect_echo(run_echo("one").await, "one");
+    expect_echo(run_echo("two").await, "two");
+    let counted = app
+        .run(json!({"runtime": "wasm", "module": wordcount, "input": {"text": "a b c"}}))
+        .await;
+    assert_eq!(counted.status, TaskStatus::Succeeded, "{counted:?}");
+    expect_echo(run_echo("three").await, "three");
+
+    // A replacement process has no modules: it is sent the bytes again.
+    let first = workers.until_workers(1).await[0];
+    kill_9(first);
+    let replaced = loop {
+        let pids = workers.worker_pids();
+        if pids.len() == 1 && pids[0] != first {
+            break pids;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_ne!(replaced, vec![first]);
+    let after = run_echo("four").await;
+    assert_eq!(after.attempt, 1, "the worker was idle when it died");
+    expect_echo(after, "four");
     workers.app.stop().await;
 }

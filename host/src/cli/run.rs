@@ -10,7 +10,7 @@ use super::exit::code_for;
 use super::progress::TerminalProgress;
 use super::task_args::TaskArgs;
 use crate::home::Home;
-use crate::sandbox::{CancelHandle, LimitPolicy, Sandbox, Source, Task};
+use crate::sandbox::{CancelHandle, LimitPolicy, Sandbox, Source, Task, WasmModule};
 
 /// Run a Python script or a wasm32-wasip1 module once, here, in a sandbox.
 ///
@@ -37,7 +37,7 @@ pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{} is not UTF-8 text", args.task.file.display()))?,
         },
         Runtime::Wasm => Source::Wasm {
-            module: bytes.into(),
+            module: WasmModule::new(bytes),
         },
     };
     let mut task = Task::new(source);

@@ -3,14 +3,40 @@ use std::sync::Arc;
 
 use sandrun_api::{Limits, Runtime};
 
+use super::module_cache::sha256_hex;
+
 /// What a task runs.
 #[derive(Debug, Clone)]
 pub enum Source {
     /// Python source code, run as `python -c CODE ARGS...`.
     Python { code: String },
-    /// The bytes of a wasm32-wasip1 module: a command (`_start`) or a module
-    /// exporting `run() -> i32`.
-    Wasm { module: Arc<[u8]> },
+    /// A wasm32-wasip1 module: a command (`_start`) or a module exporting
+    /// `run() -> i32`.
+    Wasm { module: WasmModule },
+}
+
+/// A module's bytes and their sha256, which names its compiled form.
+#[derive(Debug, Clone)]
+pub struct WasmModule {
+    pub hash: String,
+    pub bytes: Arc<[u8]>,
+}
+
+impl WasmModule {
+    pub fn new(bytes: impl Into<Arc<[u8]>>) -> Self {
+        let bytes = bytes.into();
+        WasmModule {
+            hash: sha256_hex(&bytes),
+            bytes,
+        }
+    }
+
+    /// `bytes` whose sha256 is already known to be `hash` (an uploaded
+    /// module, hashed once when it was stored), so that it is not hashed
+    /// again for every task.
+    pub fn with_hash(hash: String, bytes: Arc<[u8]>) -> Self {
+        WasmModule { hash, bytes }
+    }
 }
 
 impl Source {
@@ -60,7 +86,7 @@ impl Task {
 
     pub fn wasm(module: impl Into<Arc<[u8]>>) -> Self {
         Task::new(Source::Wasm {
-            module: module.into(),
+            module: WasmModule::new(module),
         })
     }
 }

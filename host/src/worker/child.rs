@@ -4,6 +4,7 @@
 //! A dead process shows as its pipe closing; whatever it was running comes
 //! back as a [`ChildError`], never as a task result, so the task is retried.
 
+use std::collections::HashSet;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use super::frame::{self, FrameError};
 use super::pool::{Job, WorkerSpawn};
 use super::protocol::{FromWorker, JobId, Json, KvAnswer, KvRequest, ToWorker, WireTask};
 use crate::home::HOME_ENV;
-use crate::sandbox::{KvStore, LimitPolicy, TaskHooks};
+use crate::sandbox::{KvStore, LimitPolicy, Source, TaskHooks};
 
 /// How often a running job's cancel handle is looked at.
 const CANCEL_POLL: Duration = Duration::from_millis(5);
@@ -50,6 +51,8 @@ pub struct WorkerChild {
     /// The process's messages, in order; closed when its stdout closes.
     messages: mpsc::Receiver<FromWorker>,
     next_job: JobId,
+    /// Modules whose bytes this process was sent; later tasks name them.
+    sent_modules: HashSet<String>,
 }
 
 impl WorkerChild {
@@ -76,6 +79,7 @@ impl WorkerChild {
             stdin,
             messages,
             next_job: 0,
+            sent_modules: HashSet::new(),
         };
         child
             .send(&ToWorker::start(policy, spawn.pre_import.clone()))
@@ -105,9 +109,13 @@ impl WorkerChild {
     pub async fn run(&mut self, job: &Job) -> Result<Result<TaskResult, RunError>, ChildError> {
         let id = self.next_job;
         self.next_job += 1;
+        let send_module = match &job.task.source {
+            Source::Wasm { module } => self.sent_modules.insert(module.hash.clone()),
+            Source::Python { .. } => false,
+        };
         self.send(&ToWorker::Run {
             job: id,
-            task: WireTask::from(&job.task),
+            task: WireTask::new(&job.task, send_module),
         })
         .await?;
         let (kv_sender, mut kv_replies) = mpsc::unbounded_channel::<KvReply>();

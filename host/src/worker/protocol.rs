@@ -4,7 +4,8 @@
 //! JSON arrays of numbers. The API types that lean on JSON (optional fields
 //! skipped, arbitrary values) ride inside as JSON text, see [`Json`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use sandrun_api::{AppliedLimits, Limits, LogLine, TaskResult};
 use serde::de::{DeserializeOwned, Error as _};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::RunError;
-use crate::sandbox::{LimitPolicy, Source, Stream, Task};
+use crate::sandbox::{LimitPolicy, Source, Stream, Task, WasmModule};
 
 /// Which task a message is about, so that a late message of an ended task
 /// is recognised and dropped.
@@ -106,8 +107,14 @@ pub enum KvAnswer {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum WireSource {
-    Python { code: String },
-    Wasm { module: Vec<u8> },
+    Python {
+        code: String,
+    },
+    /// A module's bytes travel to a worker once; later tasks name it.
+    Wasm {
+        hash: String,
+        bytes: Option<Vec<u8>>,
+    },
 }
 
 /// A [`Task`] on the wire.
@@ -162,13 +169,15 @@ impl ToWorker {
     }
 }
 
-impl From<&Task> for WireTask {
-    fn from(task: &Task) -> Self {
+impl WireTask {
+    /// `task` on the wire; a wasm module's bytes only if `send_module`.
+    pub fn new(task: &Task, send_module: bool) -> Self {
         WireTask {
             source: match &task.source {
                 Source::Python { code } => WireSource::Python { code: code.clone() },
                 Source::Wasm { module } => WireSource::Wasm {
-                    module: module.to_vec(),
+                    hash: module.hash.clone(),
+                    bytes: send_module.then(|| module.bytes.to_vec()),
                 },
             },
             stdin: task.stdin.clone(),
@@ -180,17 +189,32 @@ impl From<&Task> for WireTask {
             kv_namespace: task.kv_namespace.clone(),
         }
     }
-}
 
-impl From<WireTask> for Task {
-    fn from(wire: WireTask) -> Self {
+    /// The task, its module's bytes taken from `modules` when they did not
+    /// travel with it (and kept there when they did). `Err` names a module
+    /// this worker was never sent.
+    pub fn into_task(self, modules: &mut HashMap<String, Arc<[u8]>>) -> Result<Task, String> {
+        let wire = self;
         let source = match wire.source {
             WireSource::Python { code } => Source::Python { code },
-            WireSource::Wasm { module } => Source::Wasm {
-                module: module.into(),
-            },
+            WireSource::Wasm { hash, bytes } => {
+                let bytes = match bytes {
+                    Some(bytes) => {
+                        let bytes: Arc<[u8]> = bytes.into();
+                        modules.insert(hash.clone(), bytes.clone());
+                        bytes
+                    }
+                    None => modules
+                        .get(&hash)
+                        .cloned()
+                        .ok_or_else(|| format!("the worker was never sent module {hash}"))?,
+                };
+                Source::Wasm {
+                    module: WasmModule::with_hash(hash, bytes),
+                }
+            }
         };
-        Task {
+        Ok(Task {
             source,
             stdin: wire.stdin,
             args: wire.args,
@@ -199,7 +223,7 @@ impl From<WireTask> for Task {
             limits: wire.limits.0,
             input: wire.input.map(|j| j.0),
             kv_namespace: wire.kv_namespace,
-        }
+        })
     }
 }
 

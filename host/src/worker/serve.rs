@@ -6,6 +6,7 @@
 //! their own. When the server closes the pipe (or dies) the read ends and
 //! the process exits, job or no job.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -71,7 +72,7 @@ pub fn serve(home: &Home) -> Result<(), ServeError> {
         .name("sandrun-job".into())
         .spawn(move || run_jobs(&sandbox, queued, &runner_pipe, kv_replies))
         .map_err(ServeError::Thread)?;
-    read_commands(&mut input, &jobs, &kv_answers)
+    read_commands(&mut input, &pipe, &jobs, &kv_answers)
 }
 
 /// The sandbox as the server has it: same data directory, same limits.
@@ -101,20 +102,31 @@ type Job = (JobId, Task, CancelHandle);
 
 fn read_commands(
     input: &mut impl Read,
+    pipe: &Pipe,
     jobs: &mpsc::Sender<Job>,
     kv_answers: &mpsc::Sender<KvReplies>,
 ) -> Result<(), ServeError> {
     // The latest job's cancel handle; a cancel for an older job finds a
     // different id and is dropped.
     let mut current: Option<(JobId, CancelHandle)> = None;
+    // Every module this process was sent, by sha256.
+    let mut modules = HashMap::new();
     loop {
         match frame::read(input)? {
             None => return Ok(()),
             Some(ToWorker::Run { job, task }) => {
+                let task = match task.into_task(&mut modules) {
+                    Ok(task) => task,
+                    Err(message) => {
+                        let outcome = Err(RunError::Infrastructure(message));
+                        pipe.send(&FromWorker::Done { job, outcome })?;
+                        continue;
+                    }
+                };
                 let cancel = CancelHandle::new();
                 current = Some((job, cancel.clone()));
                 // The job thread lives as long as this process.
-                let _ = jobs.send((job, task.into(), cancel));
+                let _ = jobs.send((job, task, cancel));
             }
             Some(ToWorker::Cancel { job }) => {
                 if let Some((running, cancel)) = &current
