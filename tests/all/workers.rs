@@ -225,9 +225,8 @@ async fn a_worker_gets_a_module_once_and_a_new_worker_gets_it_again() {
     };
     let echo = upload(sandrun_test_guests::ECHO).await;
     let wordcount = upload(sandrun_test_guests::WORDCOUNT).await;
-    let run_echo = |stdin: &'static str| {
-        app.run(json!({"runtime": "wasm", "module": echo, "stdin": stdin}))
-    };
+    let run_echo =
+        |stdin: &'static str| app.run(json!({"runtime": "wasm", "module": echo, "stdin": stdin}));
     let expect_echo = |task: sandrun_api::Task, stdin: &str| {
         assert_eq!(task.status, TaskStatus::Succeeded, "{task:?}");
         let out = task.result.unwrap().stdout.to_string_lossy();

@@ -90,10 +90,28 @@ async fn event_in(
     task_id: &str,
     event: &TaskEvent,
 ) -> Result<(), StorageError> {
-    sqlx::query("INSERT INTO task_events (task_id, data, created_at) VALUES (?, ?, ?)")
-        .bind(task_id)
-        .bind(serde_json::to_string(event)?)
-        .bind(now_ms())
+    events_in(tx, task_id, std::slice::from_ref(event)).await
+}
+
+/// Append `events` to the task's in one statement, in order.
+async fn events_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    task_id: &str,
+    events: &[TaskEvent],
+) -> Result<(), StorageError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let rows = events
+        .iter()
+        .map(|event| serde_json::to_string(event).map(|data| (data, now)))
+        .collect::<Result<Vec<_>, _>>()?;
+    QueryBuilder::<Sqlite>::new("INSERT INTO task_events (task_id, data, created_at) ")
+        .push_values(rows, |mut row, (data, created_at)| {
+            row.push_bind(task_id).push_bind(data).push_bind(created_at);
+        })
+        .build()
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -179,11 +197,11 @@ impl Storage for SqliteStorage {
                 }
             }
             let (status, attempt, lease_owner, lease_expires_at, started_at) = task.initial_state();
-            sqlx::query(
+            let row = sqlx::query(&format!(
                 "INSERT INTO tasks (id, status, attempt, lease_owner, lease_expires_at, started_at, runtime, \
                  request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {TASK_COLUMNS}",
+            ))
             .bind(&task.id)
             .bind(status.name())
             .bind(attempt)
@@ -199,8 +217,9 @@ impl Storage for SqliteStorage {
             .bind(task.max_attempts as i64)
             .bind(task.created_at)
             .bind(task.created_at)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            let record = decode(&row)?;
             for (key, value) in &task.request.labels {
                 sqlx::query("INSERT INTO task_labels (task_id, key, value) VALUES (?, ?, ?)")
                     .bind(&task.id)
@@ -209,10 +228,7 @@ impl Storage for SqliteStorage {
                     .execute(&mut *tx)
                     .await?;
             }
-            for event in task.initial_events() {
-                event_in(&mut tx, &task.id, &event).await?;
-            }
-            let record = task_in(&mut tx, &task.id).await?.expect("just inserted");
+            events_in(&mut tx, &task.id, &task.initial_events()).await?;
             inserted.push(Inserted::Created(record));
         }
         tx.commit().await?;
@@ -350,12 +366,8 @@ impl Storage for SqliteStorage {
         .await?
         .rows_affected();
         if updated == 1 {
-            for event in events
-                .iter()
-                .chain([&TaskEvent::Status { status, attempt }])
-            {
-                event_in(&mut tx, id, event).await?;
-            }
+            let status = [TaskEvent::Status { status, attempt }];
+            events_in(&mut tx, id, &[events, &status].concat()).await?;
         }
         tx.commit().await?;
         Ok(updated == 1)
@@ -467,9 +479,7 @@ impl Storage for SqliteStorage {
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
-        for event in events {
-            event_in(&mut tx, task_id, event).await?;
-        }
+        events_in(&mut tx, task_id, events).await?;
         tx.commit().await?;
         Ok(())
     }
