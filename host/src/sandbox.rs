@@ -25,6 +25,7 @@ mod services;
 mod snapshot;
 mod stop;
 mod task;
+pub mod task_thread;
 mod unused;
 mod validate;
 mod wasi_errno;

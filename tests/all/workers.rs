@@ -257,3 +257,27 @@ async fn a_worker_gets_a_module_once_and_a_new_worker_gets_it_again() {
     expect_echo(after, "four");
     workers.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_recursion_in_a_worker_is_a_trap_not_a_crash() {
+    let workers = spawn_worker_app(1, None).await;
+    let app = &workers.app;
+    let pids = workers.until_workers(1).await;
+    // Runs on the worker's own job thread, whose native stack must hold the
+    // whole wasm stack: the guest hits wasmtime's limit, not the thread's.
+    let code = "import sys\nsys.setrecursionlimit(100_000)\n\
+                def down(n):\n    return down(n + 1)\n\
+                try:\n    down(0)\nexcept RecursionError:\n    print('stopped')";
+    for _ in 0..2 {
+        let task = app.run(python(code)).await;
+        assert_eq!(task.attempt, 1, "{task:?}");
+        let result = task.result.unwrap();
+        assert_eq!(result.outcome, Outcome::Trapped, "{result:?}");
+        let message = result.message.unwrap();
+        assert!(message.contains("call stack exhausted"), "{message}");
+    }
+    assert_eq!(workers.worker_pids(), pids, "the worker survived");
+    let after = app.run(python("print('fine')")).await;
+    assert_eq!(after.status, TaskStatus::Succeeded, "{after:?}");
+    workers.app.stop().await;
+}

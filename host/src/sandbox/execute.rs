@@ -20,6 +20,7 @@ use super::output::CappedOutput;
 use super::python_turn;
 use super::services::Services;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
+use super::task_thread;
 use super::workspace::Workspace;
 use super::{Entry, Prepared, Sandbox, SandboxError, Source, Task, TaskError, TaskState};
 
@@ -98,26 +99,29 @@ impl Sandbox {
             },
         };
         let workspace = self.workspaces.take(&task.files)?;
+        let armed = Armed {
+            limits,
+            cancel,
+            hooks,
+            started,
+        };
+        let execute = || self.execute(task, prepared.as_deref(), &workspace, armed);
         // The guest's wasm stack lives on the native stack of the thread that
-        // calls into it, so each task gets a thread with room for it.
-        let ran = std::thread::scope(|scope| {
-            let runner = std::thread::Builder::new()
-                .name("sandrun-task".into())
-                .stack_size(HOST_THREAD_STACK)
-                .spawn_scoped(scope, || {
-                    let armed = Armed {
-                        limits,
-                        cancel,
-                        hooks,
-                        started,
-                    };
-                    self.execute(task, prepared.as_deref(), &workspace, armed)
-                })
-                .map_err(TaskError::Thread)?;
-            runner
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
+        // calls into it: a task thread has room for it, any other thread
+        // hands the guest to a new thread that has.
+        let ran = if task_thread::is_current() {
+            execute()
+        } else {
+            std::thread::scope(|scope| {
+                std::thread::Builder::new()
+                    .name("sandrun-task".into())
+                    .stack_size(HOST_THREAD_STACK)
+                    .spawn_scoped(scope, execute)
+                    .map_err(TaskError::Thread)?
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        };
         self.workspaces.give_back(workspace);
         ran
     }

@@ -18,7 +18,7 @@ use super::protocol::{FromWorker, JobId, ToWorker, WireResult};
 use crate::home::Home;
 use crate::progress::Silent;
 use crate::runtime;
-use crate::sandbox::{CancelHandle, LimitPolicy, Sandbox, Task};
+use crate::sandbox::{CancelHandle, LimitPolicy, Sandbox, Task, task_thread};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -68,10 +68,11 @@ pub fn serve(home: &Home) -> Result<(), ServeError> {
     let (jobs, queued) = mpsc::channel();
     let (kv_answers, kv_replies) = mpsc::channel();
     let runner_pipe = pipe.clone();
-    std::thread::Builder::new()
-        .name("sandrun-job".into())
-        .spawn(move || run_jobs(&sandbox, queued, &runner_pipe, kv_replies))
-        .map_err(ServeError::Thread)?;
+    // Jobs run on this one thread, which has room for the guest's stack.
+    task_thread::spawn("sandrun-job", move || {
+        run_jobs(&sandbox, queued, &runner_pipe, kv_replies)
+    })
+    .map_err(ServeError::Thread)?;
     read_commands(&mut input, &pipe, &jobs, &kv_answers)
 }
 
