@@ -90,6 +90,7 @@ on_both_backends!(
     kv_values_are_kept_per_namespace,
     progress_is_fenced_on_the_attempt,
     module_names_never_move,
+    reads_then_writes_survive_a_concurrent_writer,
 );
 
 async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage>) {
@@ -564,4 +565,28 @@ async fn module_names_never_move(storage: Arc<dyn Storage>) {
     let mut versions = registry.module_versions("tool").await.unwrap();
     versions.sort();
     assert_eq!(versions, [("1.0.0".to_owned(), a), ("2.0.0".to_owned(), b)]);
+}
+
+/// A cancel reads the task, then writes; another connection's commits in
+/// between must not make it fail.
+async fn reads_then_writes_survive_a_concurrent_writer(storage: Arc<dyn Storage>) {
+    let ids: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
+    storage
+        .insert_tasks(ids.iter().map(|id| new_task(id)).collect())
+        .await
+        .unwrap();
+    let writer = {
+        let storage = storage.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                let line = stdout(&format!("{i}\n"));
+                storage.append_events("t0", &[line]).await.unwrap();
+            }
+        })
+    };
+    for id in &ids[1..] {
+        let cancelled = storage.cancel(id).await.unwrap();
+        assert!(matches!(cancelled, Cancelled::Now(_)), "{cancelled:?}");
+    }
+    writer.await.unwrap();
 }

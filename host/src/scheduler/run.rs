@@ -34,12 +34,17 @@ impl Scheduler {
 
     async fn run_claimed(&self, claimed: &Claimed, running: &Running) {
         let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
+        let ending = || running.ending.store(true, Ordering::SeqCst);
         let task = match self.sandbox_task(claimed).await {
             Ok(task) => task,
             Err(Unrunnable::Invalid(error)) => {
+                ending();
                 return self.record(id, attempt, RunEnd::failed(&error, &[])).await;
             }
-            Err(Unrunnable::Storage(e)) => return self.retry(id, attempt, &e.to_string()).await,
+            Err(Unrunnable::Storage(e)) => {
+                ending();
+                return self.retry(id, attempt, &e.to_string()).await;
+            }
         };
         tracing::debug!("running");
         let events = EventWriter::start(
@@ -55,6 +60,7 @@ impl Scheduler {
             .run(task, running.cancel.clone(), events.writer.clone())
             .await;
         let unwritten = events.finish().await;
+        ending();
         match ran {
             Ok(result)
                 if result.outcome == Outcome::Cancelled

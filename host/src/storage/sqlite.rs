@@ -70,6 +70,16 @@ impl SqliteStorage {
     }
 }
 
+impl SqliteStorage {
+    /// A write transaction that takes the write lock at once. A deferred
+    /// one that reads first fails with "database is locked" (busy timeout
+    /// or not) when another connection commits between its read and its
+    /// first write.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
 fn decode(row: &SqliteRow) -> Result<TaskRecord, StorageError> {
     TaskRow::from_row(row)?.try_into()
 }
@@ -177,7 +187,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn insert_tasks(&self, tasks: Vec<NewTask>) -> Result<Vec<Inserted>, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut inserted = Vec::with_capacity(tasks.len());
         for task in tasks {
             if let Some(key) = &task.request.idempotency_key {
@@ -265,7 +275,7 @@ impl Storage for SqliteStorage {
         lease: Duration,
     ) -> Result<Vec<Claimed>, StorageError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_expires_at = ?, \
              started_at = ? WHERE id IN (SELECT id FROM tasks WHERE status = 'queued' AND run_after <= ? \
@@ -350,7 +360,7 @@ impl Storage for SqliteStorage {
             error,
             events,
         } = end;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let updated = sqlx::query(
             "UPDATE tasks SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL, \
              lease_expires_at = NULL WHERE id = ? AND attempt = ? AND lease_owner = ? AND status = 'running'",
@@ -382,7 +392,7 @@ impl Storage for SqliteStorage {
         error: &str,
         counts: bool,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let held: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM tasks WHERE id = ? AND lease_owner = ?")
                 .bind(id)
@@ -404,7 +414,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let Some(record) = task_in(&mut tx, id).await? else {
             return Ok(Cancelled::NotFound);
         };
@@ -478,7 +488,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         events_in(&mut tx, task_id, events).await?;
         tx.commit().await?;
         Ok(())
@@ -517,7 +527,7 @@ impl SqliteStorage {
     /// Release every running task whose lease expires before `moment`, as
     /// after an infrastructure failure.
     async fn reclaim_leases_before(&self, moment: i64) -> Result<u64, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let rows = sqlx::query(
             "SELECT id, attempt FROM tasks WHERE status = 'running' AND lease_expires_at < ?",
         )
