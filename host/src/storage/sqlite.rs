@@ -70,16 +70,6 @@ impl SqliteStorage {
     }
 }
 
-impl SqliteStorage {
-    /// A write transaction that takes the write lock at once. A deferred
-    /// one that reads first fails with "database is locked" (busy timeout
-    /// or not) when another connection commits between its read and its
-    /// first write.
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-}
-
 fn decode(row: &SqliteRow) -> Result<TaskRecord, StorageError> {
     TaskRow::from_row(row)?.try_into()
 }
@@ -187,7 +177,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn insert_tasks(&self, tasks: Vec<NewTask>) -> Result<Vec<Inserted>, StorageError> {
-        let mut tx = self.write().await?;
+        let mut tx = self.pool.begin().await?;
         let mut inserted = Vec::with_capacity(tasks.len());
         for task in tasks {
             if let Some(key) = &task.request.idempotency_key {
@@ -275,7 +265,7 @@ impl Storage for SqliteStorage {
         lease: Duration,
     ) -> Result<Vec<Claimed>, StorageError> {
         let now = now_ms();
-        let mut tx = self.write().await?;
+        let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
             "UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_expires_at = ?, \
              started_at = ? WHERE id IN (SELECT id FROM tasks WHERE status = 'queued' AND run_after <= ? \
@@ -360,7 +350,7 @@ impl Storage for SqliteStorage {
             error,
             events,
         } = end;
-        let mut tx = self.write().await?;
+        let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE tasks SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL, \
              lease_expires_at = NULL WHERE id = ? AND attempt = ? AND lease_owner = ? AND status = 'running'",
@@ -392,15 +382,18 @@ impl Storage for SqliteStorage {
         error: &str,
         counts: bool,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
-        let held: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM tasks WHERE id = ? AND lease_owner = ?")
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let released =
-            held.is_some() && release_in(&mut tx, id, attempt, retry_after, error, counts).await?;
+        let mut tx = self.pool.begin().await?;
+        // A write first (that changes nothing): see `cancel`.
+        let held = sqlx::query(
+            "UPDATE tasks SET lease_owner = lease_owner WHERE id = ? AND lease_owner = ?",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let released = held && release_in(&mut tx, id, attempt, retry_after, error, counts).await?;
         tx.commit().await?;
         Ok(released)
     }
@@ -414,36 +407,42 @@ impl Storage for SqliteStorage {
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError> {
-        let mut tx = self.write().await?;
+        let mut tx = self.pool.begin().await?;
+        // Writes before reads: a transaction that has read cannot become a
+        // writer once another connection has committed ("database is
+        // locked", whatever the busy timeout).
+        let cancelled_now = sqlx::query(
+            "UPDATE tasks SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued'",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let requested = !cancelled_now
+            && sqlx::query(
+                "UPDATE tasks SET cancel_requested = 1 WHERE id = ? AND status = 'running'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
         let Some(record) = task_in(&mut tx, id).await? else {
             return Ok(Cancelled::NotFound);
         };
-        let outcome = match record.status {
-            TaskStatus::Queued => {
-                sqlx::query("UPDATE tasks SET status = 'cancelled', finished_at = ? WHERE id = ?")
-                    .bind(now_ms())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                event_in(
-                    &mut tx,
-                    id,
-                    &TaskEvent::Status {
-                        status: TaskStatus::Cancelled,
-                        attempt: record.attempt,
-                    },
-                )
-                .await?;
-                Cancelled::Now(task_in(&mut tx, id).await?.expect("still there"))
-            }
-            TaskStatus::Running => {
-                sqlx::query("UPDATE tasks SET cancel_requested = 1 WHERE id = ?")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                Cancelled::Requested(record)
-            }
-            _ => Cancelled::AlreadyEnded(record),
+        let outcome = if cancelled_now {
+            let event = TaskEvent::Status {
+                status: TaskStatus::Cancelled,
+                attempt: record.attempt,
+            };
+            event_in(&mut tx, id, &event).await?;
+            Cancelled::Now(record)
+        } else if requested {
+            Cancelled::Requested(record)
+        } else {
+            Cancelled::AlreadyEnded(record)
         };
         tx.commit().await?;
         Ok(outcome)
@@ -488,7 +487,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StorageError> {
-        let mut tx = self.write().await?;
+        let mut tx = self.pool.begin().await?;
         events_in(&mut tx, task_id, events).await?;
         tx.commit().await?;
         Ok(())
@@ -527,7 +526,7 @@ impl SqliteStorage {
     /// Release every running task whose lease expires before `moment`, as
     /// after an infrastructure failure.
     async fn reclaim_leases_before(&self, moment: i64) -> Result<u64, StorageError> {
-        let mut tx = self.write().await?;
+        let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
             "SELECT id, attempt FROM tasks WHERE status = 'running' AND lease_expires_at < ?",
         )
