@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sandrun::storage::{
-    Cancelled, Hint, NameOutcome, NewTask, NodeRecord, PostgresOptions, PostgresStorage, RunEnd,
-    SqliteStorage, Storage, now_ms,
+    Cancelled, Hint, Inserted, NameOutcome, NewTask, NodeRecord, PostgresOptions, PostgresStorage,
+    RunEnd, SqliteStorage, Storage, now_ms,
 };
 use sandrun_api::{TaskEvent, TaskRequest, TaskStatus};
 
@@ -567,8 +567,8 @@ async fn module_names_never_move(storage: Arc<dyn Storage>) {
     assert_eq!(versions, [("1.0.0".to_owned(), a), ("2.0.0".to_owned(), b)]);
 }
 
-/// A cancel reads the task, then writes; another connection's commits in
-/// between must not make it fail.
+/// A cancel, or a submission under an idempotency key, both reads and
+/// writes; another connection's commits in between must not make it fail.
 async fn reads_then_writes_survive_a_concurrent_writer(storage: Arc<dyn Storage>) {
     let ids: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
     storage
@@ -587,6 +587,19 @@ async fn reads_then_writes_survive_a_concurrent_writer(storage: Arc<dyn Storage>
     for id in &ids[1..] {
         let cancelled = storage.cancel(id).await.unwrap();
         assert!(matches!(cancelled, Cancelled::Now(_)), "{cancelled:?}");
+        let mut keyed = new_task(&format!("{id}-keyed"));
+        keyed.request.idempotency_key = Some(format!("key-{id}"));
+        let again = NewTask {
+            id: format!("{id}-again"),
+            ..keyed.clone()
+        };
+        let first = storage.insert_tasks(vec![keyed]).await.unwrap();
+        assert!(matches!(first[..], [Inserted::Created(_)]), "{first:?}");
+        let second = storage.insert_tasks(vec![again]).await.unwrap();
+        assert!(
+            matches!(&second[..], [Inserted::Existing(r)] if r.id == format!("{id}-keyed")),
+            "{second:?}"
+        );
     }
     writer.await.unwrap();
 }

@@ -180,27 +180,12 @@ impl Storage for SqliteStorage {
         let mut tx = self.pool.begin().await?;
         let mut inserted = Vec::with_capacity(tasks.len());
         for task in tasks {
-            if let Some(key) = &task.request.idempotency_key {
-                let existing = sqlx::query("SELECT id FROM tasks WHERE idempotency_key = ?")
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = existing {
-                    let record = task_in(&mut tx, &row.try_get::<String, _>("id")?)
-                        .await?
-                        .ok_or_else(|| StorageError::Corrupt("idempotent task vanished".into()))?;
-                    if record.request_hash != task.request_hash {
-                        return Err(StorageError::IdempotencyConflict(key.clone()));
-                    }
-                    inserted.push(Inserted::Existing(record));
-                    continue;
-                }
-            }
             let (status, attempt, lease_owner, lease_expires_at, started_at) = task.initial_state();
             let row = sqlx::query(&format!(
                 "INSERT INTO tasks (id, status, attempt, lease_owner, lease_expires_at, started_at, runtime, \
                  request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {TASK_COLUMNS}",
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING {TASK_COLUMNS}",
             ))
             .bind(&task.id)
             .bind(status.name())
@@ -217,8 +202,28 @@ impl Storage for SqliteStorage {
             .bind(task.max_attempts as i64)
             .bind(task.created_at)
             .bind(task.created_at)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            // The insert comes first, so the transaction writes before it
+            // reads (see `cancel`); a taken key inserts nothing.
+            let Some(row) = row else {
+                let key = task.request.idempotency_key.clone().unwrap_or_default();
+                let id: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM tasks WHERE idempotency_key = ?")
+                        .bind(&key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let record = match id {
+                    Some(id) => task_in(&mut tx, &id).await?,
+                    None => None,
+                }
+                .ok_or_else(|| StorageError::Corrupt("idempotent task vanished".into()))?;
+                if record.request_hash != task.request_hash {
+                    return Err(StorageError::IdempotencyConflict(key));
+                }
+                inserted.push(Inserted::Existing(record));
+                continue;
+            };
             let record = decode(&row)?;
             for (key, value) in &task.request.labels {
                 sqlx::query("INSERT INTO task_labels (task_id, key, value) VALUES (?, ?, ?)")
@@ -527,8 +532,11 @@ impl SqliteStorage {
     /// after an infrastructure failure.
     async fn reclaim_leases_before(&self, moment: i64) -> Result<u64, StorageError> {
         let mut tx = self.pool.begin().await?;
+        // An update that changes nothing, so the transaction writes first
+        // (see `cancel`).
         let rows = sqlx::query(
-            "SELECT id, attempt FROM tasks WHERE status = 'running' AND lease_expires_at < ?",
+            "UPDATE tasks SET lease_expires_at = lease_expires_at \
+             WHERE status = 'running' AND lease_expires_at < ? RETURNING id, attempt",
         )
         .bind(moment)
         .fetch_all(&mut *tx)
