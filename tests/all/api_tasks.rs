@@ -308,3 +308,21 @@ async fn a_task_skips_the_queue_only_when_nothing_waits_and_a_slot_is_free() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_shorter_than_the_task_answers_when_it_runs_out() {
+    let app = spawn_app().await;
+    let sleeper = python("import time\ntime.sleep(5)");
+    for (wait, at_least) in [("0", 0.0), ("0.3", 0.3)] {
+        let asked = std::time::Instant::now();
+        let response = app.post(&format!("/v1/tasks?wait={wait}"), &sleeper).await;
+        let took = asked.elapsed().as_secs_f64();
+        assert_eq!(response.status(), 202, "wait={wait}");
+        let task: Task = response.json().await.unwrap();
+        assert!(!task.status.is_terminal(), "{task:?}");
+        assert!(took >= at_least && took < 4.0, "wait={wait} took {took}s");
+        app.post(&format!("/v1/tasks/{}/cancel", task.id), &json!({}))
+            .await;
+    }
+    app.stop().await;
+}

@@ -46,6 +46,17 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// The next change to the task, or [`RECHECK`] passing, whichever comes
+    /// first; armed now, so a change made after this call is not missed
+    /// however late the answer is awaited.
+    pub fn next_change(&self) -> impl Future<Output = ()> + '_ {
+        let mut notified = Box::pin(self.notify.notified());
+        notified.as_mut().enable();
+        async move {
+            let _ = tokio::time::timeout(RECHECK, notified).await;
+        }
+    }
+
     /// Run `check` until it answers `Some`, re-running it whenever the task
     /// changes and at least every [`RECHECK`]. No change is missed: the
     /// wake-up is armed before each check.

@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 
 use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState};
+use crate::scheduler::Subscription;
 use crate::storage::{
     Cancelled, Claimed, Deleted, Inserted, NewTask, TaskFilter, TaskRecord, now_ms,
 };
@@ -36,6 +37,7 @@ pub async fn submit(
     Json(request): Json<TaskRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut new = prepare(&state, request).await?;
+    let wait = wait_seconds(&state, query.wait)?;
     let depth = check_queue_depth(&state, 1).await?;
     // Nothing waits and a slot is free: the task skips the queue.
     let admitted = if depth == 0 {
@@ -46,6 +48,10 @@ pub async fn submit(
     let (permit, claim) = admitted.unzip();
     new.claim_for = claim;
     let request = new.request.clone();
+    // Watching before the task exists, a waiter needs no first look at it:
+    // nothing can have happened to it unseen.
+    let subscription = wait.map(|_| state.notifier.subscribe(&new.id));
+    let first_change = subscription.as_ref().map(Subscription::next_change);
     let inserted = state.storage.insert_tasks(vec![new]).await?;
     let (record, created) = match inserted.into_iter().next().expect("one in, one out") {
         Inserted::Created(r) => (r, true),
@@ -63,8 +69,13 @@ pub async fn submit(
         // Queued, or an earlier task under the same idempotency key.
         _ => state.scheduler.wake(),
     }
-    let task = match wait_seconds(&state, query.wait)? {
-        Some(wait) => wait_for_end(&state, record, wait).await?,
+    let task = match wait {
+        Some(wait) => {
+            if created && let Some(first_change) = first_change {
+                let _ = tokio::time::timeout(wait, first_change).await;
+            }
+            wait_for_end(&state, record, wait).await?
+        }
         None => record.to_api(),
     };
     Ok(respond(task))
