@@ -15,7 +15,7 @@ use crate::sandbox::Sandbox;
 use crate::scheduler::{Notifier, Scheduler, SchedulerConfig};
 use crate::server::{self, AppState};
 use crate::storage::{PostgresStorage, SqliteStorage, Storage};
-use crate::worker::{Executor, WorkerPool};
+use crate::worker::{Executor, TaskThreads, WorkerPool};
 
 /// Open the configured database, bringing its schema up to date.
 pub async fn open_storage(database: &Database) -> anyhow::Result<Arc<dyn Storage>> {
@@ -63,7 +63,10 @@ impl Application {
         let notifier = Arc::new(Notifier::new());
         let executor = match &settings.workers {
             Some(spawn) => Executor::Workers(WorkerPool::start(spawn.clone(), settings.limits)),
-            None => Executor::InProcess(sandbox.clone()),
+            None => Executor::InProcess(
+                TaskThreads::start(sandbox.clone(), settings.slots)
+                    .context("cannot start the task threads")?,
+            ),
         };
         let scheduler = Arc::new(Scheduler::new(
             storage.clone(),

@@ -15,12 +15,14 @@ mod pool;
 mod protocol;
 mod serve;
 mod supervisor;
+mod threads;
 
 use serde::{Deserialize, Serialize};
 
 pub use executor::Executor;
 pub use pool::{WorkerPool, WorkerSpawn};
 pub use serve::serve;
+pub use threads::TaskThreads;
 
 use crate::sandbox::TaskError;
 

@@ -326,3 +326,10 @@ async fn a_wait_shorter_than_the_task_answers_when_it_runs_out() {
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_recursion_on_a_task_thread_is_a_trap() {
+    let app = spawn_app().await;
+    crate::app::deep_recursion_traps(&app).await;
+    app.stop().await;
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sandrun::configuration::{ServeArgs, Settings};
 use sandrun::startup::Application;
-use sandrun_api::{Task, TaskStatus};
+use sandrun_api::{Outcome, Task, TaskStatus};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -185,6 +185,25 @@ pub async fn cancel_a_running_loop(app: &TestApp) -> Task {
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(ended.status, TaskStatus::Cancelled, "{ended:?}");
     ended
+}
+
+/// Recurse until the wasm stack runs out, twice: a trap each time, on a
+/// thread whose native stack holds the whole wasm stack, and the server
+/// keeps serving.
+pub async fn deep_recursion_traps(app: &TestApp) {
+    let code = "import sys\nsys.setrecursionlimit(100_000)\n\
+                def down(n):\n    return down(n + 1)\n\
+                try:\n    down(0)\nexcept RecursionError:\n    print('stopped')";
+    for _ in 0..2 {
+        let task = app.run(python(code)).await;
+        assert_eq!(task.attempt, 1, "{task:?}");
+        let result = task.result.unwrap();
+        assert_eq!(result.outcome, Outcome::Trapped, "{result:?}");
+        let message = result.message.unwrap();
+        assert!(message.contains("call stack exhausted"), "{message}");
+    }
+    let after = app.run(python("print('fine')")).await;
+    assert_eq!(after.status, TaskStatus::Succeeded, "{after:?}");
 }
 
 pub fn python(code: &str) -> Value {

@@ -9,7 +9,9 @@ use sandrun::worker::WorkerSpawn;
 use sandrun_api::{ModuleInfo, Outcome, TaskStatus};
 use serde_json::json;
 
-use crate::app::{TestApp, cancel_a_running_loop, local_args, python, spawn_settings};
+use crate::app::{
+    TestApp, cancel_a_running_loop, deep_recursion_traps, local_args, python, spawn_settings,
+};
 use crate::support::home;
 
 /// A server whose tasks run in `count` workers started from a link to the
@@ -263,21 +265,8 @@ async fn deep_recursion_in_a_worker_is_a_trap_not_a_crash() {
     let workers = spawn_worker_app(1, None).await;
     let app = &workers.app;
     let pids = workers.until_workers(1).await;
-    // Runs on the worker's own job thread, whose native stack must hold the
-    // whole wasm stack: the guest hits wasmtime's limit, not the thread's.
-    let code = "import sys\nsys.setrecursionlimit(100_000)\n\
-                def down(n):\n    return down(n + 1)\n\
-                try:\n    down(0)\nexcept RecursionError:\n    print('stopped')";
-    for _ in 0..2 {
-        let task = app.run(python(code)).await;
-        assert_eq!(task.attempt, 1, "{task:?}");
-        let result = task.result.unwrap();
-        assert_eq!(result.outcome, Outcome::Trapped, "{result:?}");
-        let message = result.message.unwrap();
-        assert!(message.contains("call stack exhausted"), "{message}");
-    }
+    // Runs on the worker's own job thread.
+    deep_recursion_traps(app).await;
     assert_eq!(workers.worker_pids(), pids, "the worker survived");
-    let after = app.run(python("print('fine')")).await;
-    assert_eq!(after.status, TaskStatus::Succeeded, "{after:?}");
     workers.app.stop().await;
 }

@@ -2,15 +2,16 @@ use std::sync::Arc;
 
 use sandrun_api::TaskResult;
 
+use super::threads::TaskThreads;
 use super::{RunError, WorkerPool};
-use crate::sandbox::{CancelHandle, Sandbox, Task, TaskHooks};
+use crate::sandbox::{CancelHandle, Task, TaskHooks};
 
 /// Runs the scheduler's tasks, one way or the other.
 #[derive(Debug)]
 pub enum Executor {
-    /// On a blocking thread of this process: no process to start, but
-    /// guests share the process's address space.
-    InProcess(Arc<Sandbox>),
+    /// On task threads of this process: no process to start, but guests
+    /// share the process's address space.
+    InProcess(TaskThreads),
     /// In supervised worker processes.
     Workers(WorkerPool),
 }
@@ -23,13 +24,7 @@ impl Executor {
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<TaskResult, RunError> {
         match self {
-            Executor::InProcess(sandbox) => {
-                let sandbox = sandbox.clone();
-                tokio::task::spawn_blocking(move || sandbox.run_with(&task, &cancel, hooks))
-                    .await
-                    .map_err(|panic| RunError::Infrastructure(format!("the run failed: {panic}")))?
-                    .map_err(RunError::from)
-            }
+            Executor::InProcess(threads) => threads.run(task, cancel, hooks).await,
             Executor::Workers(pool) => pool.run(task, cancel, hooks).await,
         }
     }
