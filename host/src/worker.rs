@@ -10,6 +10,7 @@
 mod child;
 mod executor;
 mod frame;
+mod job;
 mod pipe_hooks;
 mod pool;
 mod protocol;

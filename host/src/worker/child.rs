@@ -16,7 +16,8 @@ use tokio::sync::mpsc;
 
 use super::RunError;
 use super::frame::{self, FrameError};
-use super::pool::{Job, WorkerSpawn};
+use super::job::Job;
+use super::pool::WorkerSpawn;
 use super::protocol::{FromWorker, JobId, Json, KvAnswer, KvRequest, ToWorker, WireTask};
 use crate::home::HOME_ENV;
 use crate::sandbox::{KvStore, LimitPolicy, Source, TaskHooks};

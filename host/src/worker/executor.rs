@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use sandrun_api::TaskResult;
+use tokio::sync::mpsc;
 
+use super::job::{Job, hand_over};
 use super::threads::TaskThreads;
 use super::{RunError, WorkerPool};
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
@@ -23,9 +25,13 @@ impl Executor {
         cancel: CancelHandle,
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<TaskResult, RunError> {
+        hand_over(self.jobs(), task, cancel, hooks).await
+    }
+
+    fn jobs(&self) -> &mpsc::Sender<Job> {
         match self {
-            Executor::InProcess(threads) => threads.run(task, cancel, hooks).await,
-            Executor::Workers(pool) => pool.run(task, cancel, hooks).await,
+            Executor::InProcess(threads) => threads.jobs(),
+            Executor::Workers(pool) => pool.jobs(),
         }
     }
 }

@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sandrun_api::TaskResult;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc};
 use tokio::task::AbortHandle;
 
-use super::RunError;
+use super::job::Job;
 use super::supervisor;
-use crate::sandbox::{CancelHandle, LimitPolicy, Task, TaskHooks};
+use crate::sandbox::LimitPolicy;
 
 /// How to start the worker processes, and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,21 +21,6 @@ pub struct WorkerSpawn {
     pub count: usize,
     /// The snapshot's pre-import list, as the server loaded it.
     pub pre_import: Option<Vec<String>>,
-}
-
-/// A task on its way to a worker, and where its end is reported.
-pub struct Job {
-    pub task: Task,
-    pub cancel: CancelHandle,
-    pub hooks: Arc<dyn TaskHooks>,
-    answer: oneshot::Sender<Result<TaskResult, RunError>>,
-}
-
-impl Job {
-    pub fn answer(self, outcome: Result<TaskResult, RunError>) {
-        // The scheduler stopped waiting: nothing is left to tell.
-        let _ = self.answer.send(outcome);
-    }
 }
 
 /// The queue the supervisors take jobs from, one at a time.
@@ -69,22 +53,9 @@ impl WorkerPool {
         WorkerPool { jobs, supervisors }
     }
 
-    pub async fn run(
-        &self,
-        task: Task,
-        cancel: CancelHandle,
-        hooks: Arc<dyn TaskHooks>,
-    ) -> Result<TaskResult, RunError> {
-        let (answer, answered) = oneshot::channel();
-        let job = Job {
-            task,
-            cancel,
-            hooks,
-            answer,
-        };
-        let closed = || RunError::Infrastructure("the worker pool has stopped".into());
-        self.jobs.send(job).await.map_err(|_| closed())?;
-        answered.await.unwrap_or_else(|_| Err(closed()))
+    /// Where the pool takes its jobs from.
+    pub fn jobs(&self) -> &mpsc::Sender<Job> {
+        &self.jobs
     }
 }
 

@@ -4,16 +4,13 @@
 
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
-use sandrun_api::TaskResult;
-use tokio::sync::oneshot;
+use tokio::sync::mpsc;
 
 use super::RunError;
-use crate::sandbox::{CancelHandle, Sandbox, Task, TaskHooks, task_thread};
-
-type Answer = oneshot::Sender<Result<TaskResult, RunError>>;
-type Job = (Task, CancelHandle, Arc<dyn TaskHooks>, Answer);
+use super::job::Job;
+use crate::sandbox::{Sandbox, task_thread};
 
 #[derive(Debug)]
 pub struct TaskThreads {
@@ -24,41 +21,32 @@ pub struct TaskThreads {
 impl TaskThreads {
     /// Start `count` threads running tasks in `sandbox`.
     pub fn start(sandbox: Arc<Sandbox>, count: usize) -> io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Job>(count.max(1));
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..count.max(1) {
             let (sandbox, queue) = (sandbox.clone(), queue.clone());
             task_thread::spawn(&format!("sandrun-slot-{index}"), move || {
                 loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok((task, cancel, hooks, answer)) = next else {
-                        return;
-                    };
-                    let ran =
-                        catch_unwind(AssertUnwindSafe(|| sandbox.run_with(&task, &cancel, hooks)));
-                    let outcome = match ran {
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .blocking_recv();
+                    let Some(job) = next else { return };
+                    let ran = catch_unwind(AssertUnwindSafe(|| {
+                        sandbox.run_with(&job.task, &job.cancel, job.hooks.clone())
+                    }));
+                    job.answer(match ran {
                         Ok(result) => result.map_err(RunError::from),
                         Err(_) => Err(RunError::Infrastructure("the run panicked".into())),
-                    };
-                    // The scheduler stopped waiting: nothing is left to tell.
-                    let _ = answer.send(outcome);
+                    });
                 }
             })?;
         }
         Ok(TaskThreads { jobs })
     }
 
-    pub async fn run(
-        &self,
-        task: Task,
-        cancel: CancelHandle,
-        hooks: Arc<dyn TaskHooks>,
-    ) -> Result<TaskResult, RunError> {
-        let (answer, answered) = oneshot::channel();
-        let stopped = || RunError::Infrastructure("the task threads have stopped".into());
-        self.jobs
-            .send((task, cancel, hooks, answer))
-            .map_err(|_| stopped())?;
-        answered.await.unwrap_or_else(|_| Err(stopped()))
+    /// Where the threads take their jobs from.
+    pub fn jobs(&self) -> &mpsc::Sender<Job> {
+        &self.jobs
     }
 }

@@ -1,0 +1,51 @@
+//! A task on its way to whatever runs it (a worker process's supervisor or
+//! a task thread), and where its end is reported.
+
+use std::sync::Arc;
+
+use sandrun_api::TaskResult;
+use tokio::sync::{mpsc, oneshot};
+
+use super::RunError;
+use crate::sandbox::{CancelHandle, Task, TaskHooks};
+
+pub struct Job {
+    pub task: Task,
+    pub cancel: CancelHandle,
+    pub hooks: Arc<dyn TaskHooks>,
+    answer: oneshot::Sender<Result<TaskResult, RunError>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("task", &self.task)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Job {
+    pub fn answer(self, outcome: Result<TaskResult, RunError>) {
+        // The scheduler stopped waiting: nothing is left to tell.
+        let _ = self.answer.send(outcome);
+    }
+}
+
+/// Hand `task` to whoever takes jobs from `jobs`, and wait for its end.
+pub async fn hand_over(
+    jobs: &mpsc::Sender<Job>,
+    task: Task,
+    cancel: CancelHandle,
+    hooks: Arc<dyn TaskHooks>,
+) -> Result<TaskResult, RunError> {
+    let (answer, answered) = oneshot::channel();
+    let job = Job {
+        task,
+        cancel,
+        hooks,
+        answer,
+    };
+    let stopped = || RunError::Infrastructure("the task runners have stopped".into());
+    jobs.send(job).await.map_err(|_| stopped())?;
+    answered.await.unwrap_or_else(|_| Err(stopped()))
+}
