@@ -26,8 +26,17 @@ impl std::fmt::Debug for Job {
 
 impl Job {
     pub fn answer(self, outcome: Result<TaskResult, RunError>) {
+        // Let go of the task and its hooks (which hold the database) before
+        // the scheduler hears of the end: by then nothing of the run is left.
+        let Job {
+            task,
+            cancel,
+            hooks,
+            answer,
+        } = self;
+        drop((task, cancel, hooks));
         // The scheduler stopped waiting: nothing is left to tell.
-        let _ = self.answer.send(outcome);
+        let _ = answer.send(outcome);
     }
 }
 
