@@ -52,9 +52,6 @@ struct Running {
     cancel: CancelHandle,
     /// Stopped by this node's shutdown, not by a user: give it back.
     interrupted: AtomicBool,
-    /// Its end is being recorded, which releases the lease: a renewal that
-    /// no longer finds it held is not a lost lease.
-    ending: AtomicBool,
 }
 
 pub struct Scheduler {
@@ -258,14 +255,12 @@ impl Scheduler {
             attempt: task.attempt,
             cancel: CancelHandle::new(),
             interrupted: AtomicBool::new(false),
-            ending: AtomicBool::new(false),
         });
         self.running.insert(task.id.clone(), running.clone());
         let scheduler = self.clone();
+        // The run leaves `running` as its end is written (`let_go`).
         runs.spawn(async move {
-            let id = task.id.clone();
             scheduler.run_one(task, &running).await;
-            scheduler.running.remove(&id);
             drop(permit);
         });
     }
@@ -295,15 +290,10 @@ impl Scheduler {
                     continue;
                 }
             };
-            let still_running = |id: &str| {
-                self.running
-                    .get(id)
-                    .is_some_and(|r| !r.ending.load(Ordering::SeqCst))
-            };
             for (id, _) in &held {
                 match renewed.iter().find(|r| &r.id == id) {
                     // It ended meanwhile: its lease was released, not lost.
-                    None if !still_running(id) => {}
+                    None if !self.running.contains_key(id) => {}
                     None => {
                         tracing::warn!(task_id = %id, "lease lost; stopping the local run");
                         self.cancel_local(id);

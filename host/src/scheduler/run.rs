@@ -34,17 +34,12 @@ impl Scheduler {
 
     async fn run_claimed(&self, claimed: &Claimed, running: &Running) {
         let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
-        let ending = || running.ending.store(true, Ordering::SeqCst);
         let task = match self.sandbox_task(claimed).await {
             Ok(task) => task,
             Err(Unrunnable::Invalid(error)) => {
-                ending();
                 return self.record(id, attempt, RunEnd::failed(&error, &[])).await;
             }
-            Err(Unrunnable::Storage(e)) => {
-                ending();
-                return self.retry(id, attempt, &e.to_string()).await;
-            }
+            Err(Unrunnable::Storage(e)) => return self.retry(id, attempt, &e.to_string()).await,
         };
         tracing::debug!("running");
         let events = EventWriter::start(
@@ -60,7 +55,6 @@ impl Scheduler {
             .run(task, running.cancel.clone(), events.writer.clone())
             .await;
         let unwritten = events.finish().await;
-        ending();
         match ran {
             Ok(result)
                 if result.outcome == Outcome::Cancelled
@@ -118,12 +112,20 @@ impl Scheduler {
     }
 
     async fn record(&self, id: &str, attempt: u32, end: RunEnd<'_>) {
+        self.let_go(id);
         match self.storage.finish(id, attempt, &self.node_id, end).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("result discarded: the task was reclaimed while it ran"),
             // The lease will expire and the task will run again.
             Err(e) => tracing::error!(error = %e, "could not record the result"),
         }
+    }
+
+    /// The run is over and its end is about to release the lease: this node
+    /// no longer holds the task, so a renewal that misses it is not a lost
+    /// lease, and a cancel has nothing left to stop.
+    fn let_go(&self, id: &str) {
+        self.running.remove(id);
     }
 
     /// Write output the run produced before it was given back.
@@ -139,6 +141,7 @@ impl Scheduler {
     /// An infrastructure failure: queue it again after a backoff, or fail
     /// it when its attempts are used up.
     async fn retry(&self, id: &str, attempt: u32, error: &str) {
+        self.let_go(id);
         tracing::warn!(error, "infrastructure failure");
         let delay = backoff(self.config.retry_base, attempt);
         if let Err(e) = self
@@ -152,6 +155,7 @@ impl Scheduler {
 
     /// Interrupted by this node's shutdown: queue it again, attempt unused.
     pub(super) async fn give_back(&self, id: &str, attempt: u32) {
+        self.let_go(id);
         let error = "interrupted by a server shutdown";
         if let Err(e) = self
             .storage
