@@ -73,12 +73,7 @@ fn forget_unused(sdk_root: &Path, used: &Path) {
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'))
     };
     for dir in unused::unused_entries(sdk_root, used, is_helper_dir) {
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => tracing::info!(dir = %dir.display(), "unused python helper deleted"),
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "cannot delete an unused python helper")
-            }
-        }
+        unused::delete(&dir, "python helper");
     }
 }
 

@@ -97,12 +97,7 @@ impl Sandbox {
                 self.cache.forget(&sha256_hex(&bytes));
             }
             let _ = fs::remove_file(path.with_extension("lock"));
-            match fs::remove_file(&path) {
-                Ok(()) => tracing::info!(path = %path.display(), "unused snapshot deleted"),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot delete an unused snapshot")
-                }
-            }
+            unused::delete(&path, "snapshot");
         }
     }
 

@@ -50,3 +50,19 @@ pub fn unused_entries(dir: &Path, keep: &Path, wanted: impl Fn(&Path) -> bool) -
         })
         .collect()
 }
+
+/// Delete `path` (a file or a whole directory), logging what happened to
+/// the unused `what`.
+pub fn delete(path: &Path, what: &str) {
+    let deleted = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match deleted {
+        Ok(()) => tracing::info!(path = %path.display(), "unused {what} deleted"),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot delete an unused {what}")
+        }
+    }
+}

@@ -47,7 +47,6 @@ pub async fn submit(
     };
     let (permit, claim) = admitted.unzip();
     new.claim_for = claim;
-    let request = new.request.clone();
     // Watching before the task exists, a waiter needs no first look at it:
     // nothing can have happened to it unseen.
     let subscription = wait.map(|_| state.notifier.subscribe(&new.id));
@@ -61,8 +60,8 @@ pub async fn submit(
         Some(permit) if created => {
             let claimed = Claimed {
                 id: record.id.clone(),
-                attempt: 1,
-                request,
+                attempt: record.attempt,
+                request: record.request.clone(),
             };
             state.scheduler.start_admitted(claimed, permit);
         }
