@@ -194,8 +194,7 @@ impl WireTask {
     /// travel with it (and kept there when they did). `Err` names a module
     /// this worker was never sent.
     pub fn into_task(self, modules: &mut HashMap<String, Arc<[u8]>>) -> Result<Task, String> {
-        let wire = self;
-        let source = match wire.source {
+        let source = match self.source {
             WireSource::Python { code } => Source::Python { code },
             WireSource::Wasm { hash, bytes } => {
                 let bytes = match bytes {
@@ -216,13 +215,13 @@ impl WireTask {
         };
         Ok(Task {
             source,
-            stdin: wire.stdin,
-            args: wire.args,
-            env: wire.env,
-            files: wire.files,
-            limits: wire.limits.0,
-            input: wire.input.map(|j| j.0),
-            kv_namespace: wire.kv_namespace,
+            stdin: self.stdin,
+            args: self.args,
+            env: self.env,
+            files: self.files,
+            limits: self.limits.0,
+            input: self.input.map(|j| j.0),
+            kv_namespace: self.kv_namespace,
         })
     }
 }
