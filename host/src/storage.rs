@@ -3,18 +3,29 @@
 //! One interface, so the scheduler and the HTTP handlers never know which
 //! database holds the queue. SQLite (one file) is the embedded default;
 //! Postgres lets several nodes share one queue.
+//!
+//! Three layers, each written once: [`Storage`] is what the rest of the
+//! server calls; `store` composes each stage of a task's life as one
+//! transaction; `statements` holds one method per SQL statement, generic
+//! over the database. What truly differs between the two databases (row
+//! locking, event numbering, hints between nodes) is the small `dialect`
+//! trait, implemented by `sqlite` and `postgres`.
 //! No transaction stays open while a task runs: a claim takes a lease that
 //! the runner renews, and every write about a running task is fenced on its
 //! attempt and lease owner, so a stale runner can never overwrite a newer
 //! result.
 
+mod dialect;
 mod error;
+mod guest;
 mod node;
 mod postgres;
 mod record;
 mod release;
-mod shared;
+mod sql;
 mod sqlite;
+mod statements;
+mod store;
 
 use std::time::Duration;
 
@@ -22,10 +33,10 @@ use async_trait::async_trait;
 use sandrun_api::{TaskEvent, TaskRequest, TaskResult, TaskStatus};
 
 pub use error::StorageError;
+pub use guest::{GuestStore, Registry};
 pub use node::NodeRecord;
 pub use postgres::{PostgresOptions, PostgresStorage};
 pub use record::{TaskFilter, TaskRecord, rfc3339};
-pub use shared::{GuestStore, Registry};
 pub use sqlite::SqliteStorage;
 
 /// A task about to be queued.
@@ -51,19 +62,33 @@ pub struct ClaimFor {
     pub lease: Duration,
 }
 
+/// The columns a new task starts with.
+#[derive(Debug, Clone)]
+struct InitialState {
+    status: TaskStatus,
+    attempt: i64,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<i64>,
+    started_at: Option<i64>,
+}
+
 impl NewTask {
-    /// The columns a new task starts with: status, attempt, lease owner,
-    /// lease expiry and start time.
-    fn initial_state(&self) -> (TaskStatus, i64, Option<&str>, Option<i64>, Option<i64>) {
+    fn initial_state(&self) -> InitialState {
         match &self.claim_for {
-            None => (TaskStatus::Queued, 0, None, None, None),
-            Some(claim) => (
-                TaskStatus::Running,
-                1,
-                Some(claim.owner.as_str()),
-                Some(self.created_at + claim.lease.as_millis() as i64),
-                Some(self.created_at),
-            ),
+            None => InitialState {
+                status: TaskStatus::Queued,
+                attempt: 0,
+                lease_owner: None,
+                lease_expires_at: None,
+                started_at: None,
+            },
+            Some(claim) => InitialState {
+                status: TaskStatus::Running,
+                attempt: 1,
+                lease_owner: Some(claim.owner.clone()),
+                lease_expires_at: Some(self.created_at + claim.lease.as_millis() as i64),
+                started_at: Some(self.created_at),
+            },
         }
     }
 
@@ -210,9 +235,10 @@ pub trait Storage: Send + Sync + 'static {
         end: RunEnd<'_>,
     ) -> Result<bool, StorageError>;
     /// Give a task back after an infrastructure failure: queued again after
-    /// `retry_after` while attempts remain, failed with `error` otherwise.
-    /// `counts` is false when the run was interrupted on purpose (shutdown),
-    /// so the attempt is not used up. Fenced like `finish`.
+    /// `retry_after` while attempts remain, failed with `error` otherwise,
+    /// and cancelled if a cancel was requested while it ran. `counts` is
+    /// false when the run was interrupted on purpose (shutdown), so the
+    /// attempt is not used up. Fenced like `finish`.
     async fn release(
         &self,
         id: &str,
@@ -224,8 +250,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<bool, StorageError>;
     /// Give back every task whose lease has expired, as `release` does.
     async fn reclaim_expired(&self) -> Result<u64, StorageError>;
-    /// Give back every running task, whoever holds it (one-node storage at
-    /// start-up: no other node can be running them).
+    /// At start-up: give back every running task, whoever holds it, when
+    /// one server owns the database (no other node can be running them);
+    /// on a shared queue, only the expired leases.
     async fn reclaim_all_running(&self) -> Result<u64, StorageError>;
 
     async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError>;

@@ -91,6 +91,7 @@ on_both_backends!(
     progress_is_fenced_on_the_attempt,
     module_names_never_move,
     reads_then_writes_survive_a_concurrent_writer,
+    a_task_cancelled_while_running_never_runs_again,
 );
 
 async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage>) {
@@ -602,4 +603,85 @@ async fn reads_then_writes_survive_a_concurrent_writer(storage: Arc<dyn Storage>
         );
     }
     writer.await.unwrap();
+}
+
+/// A cancel requested while a task runs ends it as cancelled whatever
+/// stops the run before the guest does: its node shutting down, an
+/// infrastructure failure, or its node dying. It is never run again.
+async fn a_task_cancelled_while_running_never_runs_again(storage: Arc<dyn Storage>) {
+    storage
+        .insert_tasks(vec![new_task("shutdown"), new_task("failure")])
+        .await
+        .unwrap();
+    let held = storage
+        .claim("n", 2, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 2);
+    storage.insert_tasks(vec![new_task("dead")]).await.unwrap();
+    let short = storage
+        .claim("gone", 1, Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(short[0].id, "dead");
+    for id in ["shutdown", "failure", "dead"] {
+        let cancelled = storage.cancel(id).await.unwrap();
+        assert!(
+            matches!(cancelled, Cancelled::Requested(_)),
+            "{cancelled:?}"
+        );
+    }
+
+    // The node shuts down before the guest stops: given back, attempt unused.
+    let interrupted = "interrupted by a server shutdown";
+    assert!(
+        storage
+            .release("shutdown", 1, "n", Duration::ZERO, interrupted, false)
+            .await
+            .unwrap()
+    );
+    // The run fails for the machine's sake, with attempts left.
+    assert!(
+        storage
+            .release("failure", 1, "n", Duration::ZERO, "worker died", true)
+            .await
+            .unwrap()
+    );
+    // The node dies: its lease expires and is reclaimed.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(storage.reclaim_expired().await.unwrap(), 1);
+
+    for id in ["shutdown", "failure", "dead"] {
+        let task = storage.task(id).await.unwrap().unwrap();
+        assert_eq!(task.status, TaskStatus::Cancelled, "{id}");
+        assert!(task.finished_at.is_some(), "{id} ended");
+        assert!(task.error.unwrap().contains("cancelled"), "{id}");
+        let events = storage.events_after(id, 0).await.unwrap();
+        assert_eq!(
+            events.last().unwrap().1,
+            TaskEvent::Status {
+                status: TaskStatus::Cancelled,
+                attempt: 1
+            },
+            "{id}"
+        );
+        assert!(matches!(
+            storage.cancel(id).await.unwrap(),
+            Cancelled::AlreadyEnded(_)
+        ));
+    }
+    assert_eq!(storage.queued_count().await.unwrap(), 0);
+    assert!(
+        storage
+            .claim("n", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a cancelled task is never claimed again"
+    );
+    assert_eq!(
+        storage.reclaim_all_running().await.unwrap(),
+        0,
+        "nothing is left running"
+    );
 }

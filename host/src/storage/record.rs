@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use sandrun_api::{ModuleInfo, Runtime, Task, TaskRequest, TaskResult, TaskStatus};
 
 use super::StorageError;
+use super::sql::Sql;
 
 /// A task row, decoded.
 #[derive(Debug, Clone)]
@@ -55,7 +56,7 @@ pub(super) const TASK_COLUMNS: &str = "id, status, request, request_hash, attemp
 
 /// A task row as stored, before its JSON is decoded.
 #[derive(Debug, sqlx::FromRow)]
-pub(super) struct TaskRow {
+pub struct TaskRow {
     id: String,
     status: String,
     request: String,
@@ -116,40 +117,33 @@ pub struct TaskFilter {
 impl TaskFilter {
     /// Append the filter's conditions, order and limit to a query that
     /// selects from `tasks` and ends in a `WHERE` clause.
-    pub(super) fn push_conditions<'args, DB: sqlx::Database>(
-        &self,
-        q: &mut sqlx::QueryBuilder<'args, DB>,
-    ) where
-        String: sqlx::Encode<'args, DB> + sqlx::Type<DB>,
-        i64: sqlx::Encode<'args, DB> + sqlx::Type<DB>,
-    {
+    pub(super) fn push_conditions(&self, q: &mut Sql) {
         if let Some(status) = self.status {
-            q.push(" AND status = ").push_bind(status.name().to_owned());
+            q.push(" AND status = ").bind(status.name().to_owned());
         }
         if let Some(runtime) = self.runtime {
-            q.push(" AND runtime = ")
-                .push_bind(runtime.name().to_owned());
+            q.push(" AND runtime = ").bind(runtime.name().to_owned());
         }
         if let Some((key, value)) = &self.label {
             q.push(
                 " AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = tasks.id AND l.key = ",
             )
-            .push_bind(key.clone())
+            .bind(key.clone())
             .push(" AND l.value = ")
-            .push_bind(value.clone())
+            .bind(value.clone())
             .push(")");
         }
         if let Some(after) = self.created_after {
-            q.push(" AND created_at >= ").push_bind(after);
+            q.push(" AND created_at >= ").bind(after);
         }
         if let Some(before) = self.created_before {
-            q.push(" AND created_at < ").push_bind(before);
+            q.push(" AND created_at < ").bind(before);
         }
         if let Some(id) = &self.before_id {
-            q.push(" AND id < ").push_bind(id.clone());
+            q.push(" AND id < ").bind(id.clone());
         }
         q.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(self.limit));
+            .bind(i64::from(self.limit));
     }
 }
 
@@ -159,7 +153,7 @@ pub(super) fn labels_json(labels: &BTreeMap<String, String>) -> String {
 
 /// A module row without its bytes.
 #[derive(Debug, sqlx::FromRow)]
-pub(super) struct ModuleRow {
+pub struct ModuleRow {
     hash: String,
     size: i64,
     created_at: i64,

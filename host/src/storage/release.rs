@@ -1,5 +1,7 @@
-//! What giving a held task back does, decided in one place so that both
-//! backends retry, fail and count attempts alike.
+//! What giving a held task back does, decided in one place: retried while
+//! attempts remain, failed once they are used up, and cancelled whatever
+//! its attempts if a user asked for that while it ran (a cancelled task is
+//! never run again, even when its node stops before the guest does).
 
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use super::now_ms;
 pub(super) enum Release {
     /// No attempts left: it fails with this error.
     Fail { error: String },
+    /// A cancel was requested while it ran: it ends cancelled.
+    Cancel { error: String },
     /// Queued again as `attempt` (attempts used so far), runnable from `run_after`.
     Requeue {
         attempt: u32,
@@ -25,11 +29,16 @@ impl Release {
     pub(super) fn plan(
         attempt: u32,
         max_attempts: u32,
+        cancel_requested: bool,
         retry_after: Duration,
         error: &str,
         counts: bool,
     ) -> Release {
-        if counts && attempt >= max_attempts {
+        if cancel_requested {
+            Release::Cancel {
+                error: format!("cancelled; the run stopped without a result: {error}"),
+            }
+        } else if counts && attempt >= max_attempts {
             Release::Fail {
                 error: format!("{error} (attempt {attempt} of {max_attempts}; no attempts left)"),
             }
@@ -47,6 +56,10 @@ impl Release {
         match self {
             Release::Fail { .. } => TaskEvent::Status {
                 status: TaskStatus::Failed,
+                attempt,
+            },
+            Release::Cancel { .. } => TaskEvent::Status {
+                status: TaskStatus::Cancelled,
                 attempt,
             },
             Release::Requeue { attempt, .. } => TaskEvent::Status {

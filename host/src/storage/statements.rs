@@ -1,0 +1,742 @@
+//! Every statement the two backends run word for word, written once.
+//!
+//! One method per statement, generic over the sqlx database: the SQL uses
+//! `$n` placeholders, which SQLite and Postgres both read, and the
+//! fragments that do differ (row locking) come in as arguments from the
+//! [`Dialect`](super::dialect::Dialect). The sqlx bounds that make one body
+//! serve both pools are written once, on the blanket implementation below.
+//! No method opens or commits a transaction: the transactions are composed
+//! above, in [`Store`](super::store::Store).
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+
+use sandrun_api::{ModuleInfo, TaskEvent, TaskStatus};
+
+use super::node::NodeRecord;
+use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
+use super::sql::{Param, Sql};
+use super::{Claimed, NameOutcome, NewTask, Renewed, RunEnd, StorageError, now_ms};
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+/// A held task's row, as a release reads it.
+#[derive(Debug, FromRow)]
+pub struct Held {
+    pub max_attempts: i64,
+    pub cancel_requested: bool,
+    pub lease_owner: Option<String>,
+}
+
+/// Which task to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    Id(&'a str),
+    IdempotencyKey(&'a str),
+}
+
+/// What ending a task sets. `error` left `None` keeps the row's error.
+#[derive(Debug, Clone, Copy)]
+pub struct Ending<'a> {
+    pub status: TaskStatus,
+    pub error: Option<&'a str>,
+}
+
+#[async_trait]
+pub trait Statements: Database {
+    async fn ping(conn: &mut Self::Connection) -> Result<()>;
+    /// Run a dialect's `lock` statement for task `id`: whether it exists.
+    async fn lock_task(conn: &mut Self::Connection, lock: &str, id: &str) -> Result<bool>;
+    /// Run a dialect's `lock` statement for the leases expiring before
+    /// `moment`: (id, attempt) of each.
+    async fn lock_expired(
+        conn: &mut Self::Connection,
+        lock: &str,
+        moment: i64,
+    ) -> Result<Vec<(String, u32)>>;
+
+    // --- tasks ---
+
+    /// Insert a task unless its idempotency key is taken: the new row, or
+    /// `None` when nothing was inserted.
+    async fn insert_task(conn: &mut Self::Connection, task: &NewTask)
+    -> Result<Option<TaskRecord>>;
+    async fn insert_labels(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()>;
+    async fn task(conn: &mut Self::Connection, lookup: Lookup<'_>) -> Result<Option<TaskRecord>>;
+    async fn list_tasks(
+        conn: &mut Self::Connection,
+        filter: &TaskFilter,
+    ) -> Result<Vec<TaskRecord>>;
+    async fn queued_count(conn: &mut Self::Connection) -> Result<u64>;
+    /// Lease up to `limit` runnable tasks to `owner` until `lease_until`,
+    /// highest priority then oldest first; `skip_locked` ends the query
+    /// that picks them.
+    async fn claim_queued(
+        conn: &mut Self::Connection,
+        owner: &str,
+        lease_until: i64,
+        limit: usize,
+        skip_locked: &str,
+    ) -> Result<Vec<Claimed>>;
+    async fn renew(
+        conn: &mut Self::Connection,
+        owner: &str,
+        held: &[(String, u32)],
+        lease_until: i64,
+    ) -> Result<Vec<Renewed>>;
+    /// Record a run's end, fenced on attempt and owner: whether it did.
+    async fn finish_run(
+        conn: &mut Self::Connection,
+        id: &str,
+        attempt: u32,
+        owner: &str,
+        end: &RunEnd<'_>,
+    ) -> Result<bool>;
+    /// The running task `id` at `attempt`, if it is.
+    async fn held(conn: &mut Self::Connection, id: &str, attempt: u32) -> Result<Option<Held>>;
+    /// End a task without a result, letting go of any lease.
+    async fn end_task(conn: &mut Self::Connection, id: &str, ending: Ending<'_>) -> Result<()>;
+    /// Queue a task again as `attempt`, runnable from `run_after`.
+    async fn requeue(
+        conn: &mut Self::Connection,
+        id: &str,
+        attempt: u32,
+        run_after: i64,
+        error: &str,
+    ) -> Result<()>;
+    async fn request_cancel(conn: &mut Self::Connection, id: &str) -> Result<()>;
+    /// Delete `id` if it has ended: whether it did.
+    async fn delete_ended(conn: &mut Self::Connection, id: &str) -> Result<bool>;
+    async fn status(conn: &mut Self::Connection, id: &str) -> Result<Option<TaskStatus>>;
+    async fn prune(
+        conn: &mut Self::Connection,
+        ended_before: i64,
+        batch: u32,
+        skip_locked: &str,
+    ) -> Result<u64>;
+    /// Events of `task_id` numbered (in `number_column`) above `after`.
+    async fn events_after(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        after: i64,
+        number_column: &str,
+    ) -> Result<Vec<(i64, TaskEvent)>>;
+
+    // --- what task modules keep and report ---
+
+    async fn kv_get(
+        conn: &mut Self::Connection,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<Value>>;
+    async fn kv_put(
+        conn: &mut Self::Connection,
+        namespace: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<()>;
+    async fn kv_delete(conn: &mut Self::Connection, namespace: &str, key: &str) -> Result<bool>;
+    async fn set_progress(
+        conn: &mut Self::Connection,
+        id: &str,
+        attempt: u32,
+        progress: f64,
+    ) -> Result<()>;
+
+    // --- modules and nodes ---
+
+    async fn put_module(conn: &mut Self::Connection, hash: &str, bytes: &[u8]) -> Result<()>;
+    async fn module(conn: &mut Self::Connection, hash: &str) -> Result<Option<Vec<u8>>>;
+    async fn module_info(conn: &mut Self::Connection, hash: &str) -> Result<Option<ModuleInfo>>;
+    async fn list_modules(conn: &mut Self::Connection) -> Result<Vec<ModuleInfo>>;
+    async fn name_module(
+        conn: &mut Self::Connection,
+        name: &str,
+        version: &str,
+        hash: &str,
+    ) -> Result<NameOutcome>;
+    async fn module_names(conn: &mut Self::Connection, hash: &str) -> Result<Vec<String>>;
+    async fn module_versions(
+        conn: &mut Self::Connection,
+        name: &str,
+    ) -> Result<Vec<(String, String)>>;
+    async fn heartbeat(conn: &mut Self::Connection, node: &NodeRecord) -> Result<()>;
+    async fn nodes(conn: &mut Self::Connection) -> Result<Vec<NodeRecord>>;
+    async fn forget_nodes(conn: &mut Self::Connection, silent_before: i64) -> Result<u64>;
+}
+
+/// `query` with `params` bound in order.
+fn bound<'q, DB>(
+    mut query: sqlx::query::Query<'q, DB, DB::Arguments<'q>>,
+    params: Vec<Param>,
+) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    for param in params {
+        query = match param {
+            Param::Text(text) => query.bind(text),
+            Param::Int(n) => query.bind(n),
+        };
+    }
+    query
+}
+
+/// `query` with `params` bound in order.
+fn bound_as<'q, DB, O>(
+    mut query: sqlx::query::QueryAs<'q, DB, O, DB::Arguments<'q>>,
+    params: Vec<Param>,
+) -> sqlx::query::QueryAs<'q, DB, O, DB::Arguments<'q>>
+where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    for param in params {
+        query = match param {
+            Param::Text(text) => query.bind(text),
+            Param::Int(n) => query.bind(n),
+        };
+    }
+    query
+}
+
+/// The statuses of a task that has ended, as SQL.
+const ENDED: &str = "('succeeded', 'failed', 'cancelled')";
+
+#[async_trait]
+impl<DB> Statements for DB
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
+    TaskRow: for<'r> FromRow<'r, DB::Row>,
+    Held: for<'r> FromRow<'r, DB::Row>,
+    ModuleRow: for<'r> FromRow<'r, DB::Row>,
+    NodeRecord: for<'r> FromRow<'r, DB::Row>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
+    (String,): for<'r> FromRow<'r, DB::Row>,
+    (Vec<u8>,): for<'r> FromRow<'r, DB::Row>,
+    (String, bool): for<'r> FromRow<'r, DB::Row>,
+    (String, String): for<'r> FromRow<'r, DB::Row>,
+    (i64, String): for<'r> FromRow<'r, DB::Row>,
+    (String, i64): for<'r> FromRow<'r, DB::Row>,
+    (String, i64, String): for<'r> FromRow<'r, DB::Row>,
+{
+    async fn ping(conn: &mut Self::Connection) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    async fn lock_task(conn: &mut Self::Connection, lock: &str, id: &str) -> Result<bool> {
+        let held: Option<(String,)> = sqlx::query_as(lock)
+            .bind(id.to_owned())
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(held.is_some())
+    }
+
+    async fn lock_expired(
+        conn: &mut Self::Connection,
+        lock: &str,
+        moment: i64,
+    ) -> Result<Vec<(String, u32)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(lock)
+            .bind(moment)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, attempt)| (id, attempt as u32))
+            .collect())
+    }
+
+    async fn insert_task(
+        conn: &mut Self::Connection,
+        task: &NewTask,
+    ) -> Result<Option<TaskRecord>> {
+        let start = task.initial_state();
+        let row: Option<TaskRow> = sqlx::query_as(&format!(
+            "INSERT INTO tasks (id, status, attempt, lease_owner, lease_expires_at, started_at, runtime, \
+             request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING {TASK_COLUMNS}",
+        ))
+        .bind(task.id.clone())
+        .bind(start.status.name().to_owned())
+        .bind(start.attempt)
+        .bind(start.lease_owner)
+        .bind(start.lease_expires_at)
+        .bind(start.started_at)
+        .bind(task.request.runtime.name().to_owned())
+        .bind(serde_json::to_string(&task.request)?)
+        .bind(task.request_hash.clone())
+        .bind(task.request.idempotency_key.clone())
+        .bind(i64::from(task.request.priority))
+        .bind(labels_json(&task.request.labels))
+        .bind(i64::from(task.max_attempts))
+        .bind(task.created_at)
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.map(TaskRecord::try_from).transpose()
+    }
+
+    async fn insert_labels(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let mut q = Sql::new("INSERT INTO task_labels (task_id, key, value) VALUES ");
+        for (i, (key, value)) in labels.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .bind(task_id.to_owned())
+                .push(", ")
+                .bind(key.clone())
+                .push(", ")
+                .bind(value.clone())
+                .push(")");
+        }
+        bound(sqlx::query(&q.text), q.params)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn task(conn: &mut Self::Connection, lookup: Lookup<'_>) -> Result<Option<TaskRecord>> {
+        let (column, value) = match lookup {
+            Lookup::Id(id) => ("id", id),
+            Lookup::IdempotencyKey(key) => ("idempotency_key", key),
+        };
+        let row: Option<TaskRow> = sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {column} = $1"
+        ))
+        .bind(value.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.map(TaskRecord::try_from).transpose()
+    }
+
+    async fn list_tasks(
+        conn: &mut Self::Connection,
+        filter: &TaskFilter,
+    ) -> Result<Vec<TaskRecord>> {
+        let mut q = Sql::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE 1 = 1"));
+        filter.push_conditions(&mut q);
+        let rows: Vec<TaskRow> = bound_as(sqlx::query_as(&q.text), q.params)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter().map(TaskRecord::try_from).collect()
+    }
+
+    async fn queued_count(conn: &mut Self::Connection) -> Result<u64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE status = 'queued'")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(count as u64)
+    }
+
+    async fn claim_queued(
+        conn: &mut Self::Connection,
+        owner: &str,
+        lease_until: i64,
+        limit: usize,
+        skip_locked: &str,
+    ) -> Result<Vec<Claimed>> {
+        // One statement picks and leases the batch.
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(&format!(
+            "UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = $1, \
+             lease_expires_at = $2, started_at = $3 \
+             FROM (SELECT id AS picked_id FROM tasks WHERE status = 'queued' AND run_after <= $3 \
+                   ORDER BY priority DESC, created_at, id LIMIT $4{skip_locked}) AS picked \
+             WHERE id = picked.picked_id RETURNING id, attempt, request"
+        ))
+        .bind(owner.to_owned())
+        .bind(lease_until)
+        .bind(now_ms())
+        .bind(limit as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .map(|(id, attempt, request)| {
+                Ok(Claimed {
+                    id,
+                    attempt: attempt as u32,
+                    request: serde_json::from_str(&request)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn renew(
+        conn: &mut Self::Connection,
+        owner: &str,
+        held: &[(String, u32)],
+        lease_until: i64,
+    ) -> Result<Vec<Renewed>> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = Sql::new("UPDATE tasks SET lease_expires_at = ");
+        q.bind(lease_until)
+            .push(" WHERE status = 'running' AND lease_owner = ")
+            .bind(owner.to_owned())
+            .push(" AND (");
+        for (i, (id, attempt)) in held.iter().enumerate() {
+            q.push(if i == 0 { "(id = " } else { " OR (id = " })
+                .bind(id.clone())
+                .push(" AND attempt = ")
+                .bind(i64::from(*attempt))
+                .push(")");
+        }
+        q.push(") RETURNING id, cancel_requested");
+        let rows: Vec<(String, bool)> = bound_as(sqlx::query_as(&q.text), q.params)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, cancel_requested)| Renewed {
+                id,
+                cancel_requested,
+            })
+            .collect())
+    }
+
+    async fn finish_run(
+        conn: &mut Self::Connection,
+        id: &str,
+        attempt: u32,
+        owner: &str,
+        end: &RunEnd<'_>,
+    ) -> Result<bool> {
+        let updated: Option<(String,)> = sqlx::query_as(
+            "UPDATE tasks SET status = $1, result = $2, error = $3, finished_at = $4, lease_owner = NULL, \
+             lease_expires_at = NULL WHERE id = $5 AND attempt = $6 AND lease_owner = $7 AND status = 'running' \
+             RETURNING id",
+        )
+        .bind(end.status.name().to_owned())
+        .bind(end.result.map(serde_json::to_string).transpose()?)
+        .bind(end.error.map(str::to_owned))
+        .bind(now_ms())
+        .bind(id.to_owned())
+        .bind(i64::from(attempt))
+        .bind(owner.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(updated.is_some())
+    }
+
+    async fn held(conn: &mut Self::Connection, id: &str, attempt: u32) -> Result<Option<Held>> {
+        Ok(sqlx::query_as(
+            "SELECT max_attempts, cancel_requested, lease_owner FROM tasks \
+             WHERE id = $1 AND attempt = $2 AND status = 'running'",
+        )
+        .bind(id.to_owned())
+        .bind(i64::from(attempt))
+        .fetch_optional(&mut *conn)
+        .await?)
+    }
+
+    async fn end_task(conn: &mut Self::Connection, id: &str, ending: Ending<'_>) -> Result<()> {
+        sqlx::query(
+            "UPDATE tasks SET status = $1, error = COALESCE($2, error), finished_at = $3, \
+             lease_owner = NULL, lease_expires_at = NULL WHERE id = $4",
+        )
+        .bind(ending.status.name().to_owned())
+        .bind(ending.error.map(str::to_owned))
+        .bind(now_ms())
+        .bind(id.to_owned())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn requeue(
+        conn: &mut Self::Connection,
+        id: &str,
+        attempt: u32,
+        run_after: i64,
+        error: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE tasks SET status = 'queued', attempt = $1, run_after = $2, error = $3, \
+             lease_owner = NULL, lease_expires_at = NULL WHERE id = $4",
+        )
+        .bind(i64::from(attempt))
+        .bind(run_after)
+        .bind(error.to_owned())
+        .bind(id.to_owned())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn request_cancel(conn: &mut Self::Connection, id: &str) -> Result<()> {
+        sqlx::query("UPDATE tasks SET cancel_requested = TRUE WHERE id = $1")
+            .bind(id.to_owned())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_ended(conn: &mut Self::Connection, id: &str) -> Result<bool> {
+        let gone: Option<(String,)> = sqlx::query_as(&format!(
+            "DELETE FROM tasks WHERE id = $1 AND status IN {ENDED} RETURNING id"
+        ))
+        .bind(id.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(gone.is_some())
+    }
+
+    async fn status(conn: &mut Self::Connection, id: &str) -> Result<Option<TaskStatus>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT status FROM tasks WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(|(status,)| {
+            TaskStatus::parse(&status)
+                .ok_or_else(|| StorageError::Corrupt(format!("status `{status}`")))
+        })
+        .transpose()
+    }
+
+    async fn prune(
+        conn: &mut Self::Connection,
+        ended_before: i64,
+        batch: u32,
+        skip_locked: &str,
+    ) -> Result<u64> {
+        let gone: Vec<(String,)> = sqlx::query_as(&format!(
+            "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE finished_at < $1 \
+             AND status IN {ENDED} LIMIT $2{skip_locked}) RETURNING id"
+        ))
+        .bind(ended_before)
+        .bind(i64::from(batch))
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(gone.len() as u64)
+    }
+
+    async fn events_after(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        after: i64,
+        number_column: &str,
+    ) -> Result<Vec<(i64, TaskEvent)>> {
+        let n = number_column;
+        let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT {n}, data FROM task_events WHERE task_id = $1 AND {n} > $2 ORDER BY {n}"
+        ))
+        .bind(task_id.to_owned())
+        .bind(after)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .map(|(n, data)| Ok((n, serde_json::from_str(&data)?)))
+            .collect()
+    }
+
+    async fn kv_get(
+        conn: &mut Self::Connection,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<Value>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM kv WHERE namespace = $1 AND key = $2")
+                .bind(namespace.to_owned())
+                .bind(key.to_owned())
+                .fetch_optional(&mut *conn)
+                .await?;
+        row.map(|(text,)| serde_json::from_str(&text).map_err(StorageError::from))
+            .transpose()
+    }
+
+    async fn kv_put(
+        conn: &mut Self::Connection,
+        namespace: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(namespace.to_owned())
+        .bind(key.to_owned())
+        .bind(value.to_string())
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn kv_delete(conn: &mut Self::Connection, namespace: &str, key: &str) -> Result<bool> {
+        let gone: Option<(String,)> =
+            sqlx::query_as("DELETE FROM kv WHERE namespace = $1 AND key = $2 RETURNING key")
+                .bind(namespace.to_owned())
+                .bind(key.to_owned())
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(gone.is_some())
+    }
+
+    async fn set_progress(
+        conn: &mut Self::Connection,
+        id: &str,
+        attempt: u32,
+        progress: f64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE tasks SET progress = $1 WHERE id = $2 AND attempt = $3 AND status = 'running'",
+        )
+        .bind(progress)
+        .bind(id.to_owned())
+        .bind(i64::from(attempt))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn put_module(conn: &mut Self::Connection, hash: &str, bytes: &[u8]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO modules (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(hash.to_owned())
+        .bind(bytes.len() as i64)
+        .bind(bytes.to_vec())
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn module(conn: &mut Self::Connection, hash: &str) -> Result<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT bytes FROM modules WHERE hash = $1")
+            .bind(hash.to_owned())
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(row.map(|(bytes,)| bytes))
+    }
+
+    async fn module_info(conn: &mut Self::Connection, hash: &str) -> Result<Option<ModuleInfo>> {
+        let row: Option<ModuleRow> =
+            sqlx::query_as("SELECT hash, size, created_at FROM modules WHERE hash = $1")
+                .bind(hash.to_owned())
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(row.map(ModuleInfo::from))
+    }
+
+    async fn list_modules(conn: &mut Self::Connection) -> Result<Vec<ModuleInfo>> {
+        let rows: Vec<ModuleRow> =
+            sqlx::query_as("SELECT hash, size, created_at FROM modules ORDER BY created_at DESC")
+                .fetch_all(&mut *conn)
+                .await?;
+        Ok(rows.into_iter().map(ModuleInfo::from).collect())
+    }
+
+    async fn name_module(
+        conn: &mut Self::Connection,
+        name: &str,
+        version: &str,
+        hash: &str,
+    ) -> Result<NameOutcome> {
+        sqlx::query(
+            "INSERT INTO module_names (name, version, hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name, version) DO NOTHING",
+        )
+        .bind(name.to_owned())
+        .bind(version.to_owned())
+        .bind(hash.to_owned())
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+        let (holder,): (String,) =
+            sqlx::query_as("SELECT hash FROM module_names WHERE name = $1 AND version = $2")
+                .bind(name.to_owned())
+                .bind(version.to_owned())
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok(if holder == hash {
+            NameOutcome::Named
+        } else {
+            NameOutcome::Taken { hash: holder }
+        })
+    }
+
+    async fn module_names(conn: &mut Self::Connection, hash: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, version FROM module_names WHERE hash = $1 ORDER BY name, version",
+        )
+        .bind(hash.to_owned())
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, version)| format!("{name}@{version}"))
+            .collect())
+    }
+
+    async fn module_versions(
+        conn: &mut Self::Connection,
+        name: &str,
+    ) -> Result<Vec<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT version, hash FROM module_names WHERE name = $1")
+                .bind(name.to_owned())
+                .fetch_all(&mut *conn)
+                .await?,
+        )
+    }
+
+    async fn heartbeat(conn: &mut Self::Connection, node: &NodeRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO nodes (id, address, slots, running, started_at, last_heartbeat) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+             running = excluded.running, last_heartbeat = excluded.last_heartbeat",
+        )
+        .bind(node.id.clone())
+        .bind(node.address.clone())
+        .bind(node.slots)
+        .bind(node.running)
+        .bind(node.started_at)
+        .bind(node.last_heartbeat)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn nodes(conn: &mut Self::Connection) -> Result<Vec<NodeRecord>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM nodes ORDER BY started_at, id")
+                .fetch_all(&mut *conn)
+                .await?,
+        )
+    }
+
+    async fn forget_nodes(conn: &mut Self::Connection, silent_before: i64) -> Result<u64> {
+        let gone: Vec<(String,)> =
+            sqlx::query_as("DELETE FROM nodes WHERE last_heartbeat < $1 RETURNING id")
+                .bind(silent_before)
+                .fetch_all(&mut *conn)
+                .await?;
+        Ok(gone.len() as u64)
+    }
+}

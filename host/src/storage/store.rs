@@ -1,0 +1,428 @@
+//! Each stage of a task's life as one transaction, written once for both
+//! backends: insert (with idempotency, labels, events and hint), claim,
+//! renew, finish, release (with the retry plan), cancel, reclaim, delete,
+//! prune. The statements come from [`Statements`]; what differs between
+//! the databases, from the [`Dialect`].
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sandrun_api::{ModuleInfo, TaskEvent, TaskStatus};
+use serde_json::Value;
+use sqlx::pool::PoolConnection;
+use sqlx::{Pool, Transaction};
+
+use super::dialect::{Conn, Dialect};
+use super::node::NodeRecord;
+use super::release::{NODE_STOPPED, Release};
+use super::statements::{Ending, Lookup, Statements};
+use super::{
+    Cancelled, Claimed, Deleted, GuestStore, Hint, Inserted, NameOutcome, NewTask, Registry,
+    Renewed, RunEnd, Storage, StorageError, TaskFilter, TaskRecord, now_ms,
+};
+
+/// The queue, results, events and modules in one database.
+#[derive(Debug)]
+pub struct Store<D: Dialect> {
+    pool: Pool<D::Db>,
+    dialect: D,
+}
+
+impl<D: Dialect> Store<D> {
+    pub(super) fn new(pool: Pool<D::Db>, dialect: D) -> Self {
+        Store { pool, dialect }
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, D::Db>, StorageError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    async fn conn(&self) -> Result<PoolConnection<D::Db>, StorageError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// The task an idempotent repeat of `task` finds, refused when its key
+    /// was used with another request.
+    async fn existing(conn: &mut Conn<D>, task: &NewTask) -> Result<TaskRecord, StorageError> {
+        let key = task.request.idempotency_key.clone().unwrap_or_default();
+        let record = D::Db::task(conn, Lookup::IdempotencyKey(&key))
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("idempotent task vanished".into()))?;
+        if record.request_hash != task.request_hash {
+            return Err(StorageError::IdempotencyConflict(key));
+        }
+        Ok(record)
+    }
+
+    /// Give back running task `id` (already held by this transaction):
+    /// retried, failed, or cancelled if a cancel was requested meanwhile.
+    /// Fenced on `attempt`, and on `owner` when given.
+    async fn release_in(
+        conn: &mut Conn<D>,
+        id: &str,
+        attempt: u32,
+        owner: Option<&str>,
+        retry_after: Duration,
+        error: &str,
+        counts: bool,
+    ) -> Result<Option<Release>, StorageError> {
+        let Some(held) = D::Db::held(conn, id, attempt).await? else {
+            return Ok(None);
+        };
+        if owner.is_some_and(|owner| held.lease_owner.as_deref() != Some(owner)) {
+            return Ok(None);
+        }
+        let plan = Release::plan(
+            attempt,
+            held.max_attempts as u32,
+            held.cancel_requested,
+            retry_after,
+            error,
+            counts,
+        );
+        match &plan {
+            Release::Fail { error } => {
+                let ending = Ending {
+                    status: TaskStatus::Failed,
+                    error: Some(error),
+                };
+                D::Db::end_task(conn, id, ending).await?;
+            }
+            Release::Cancel { error } => {
+                let ending = Ending {
+                    status: TaskStatus::Cancelled,
+                    error: Some(error),
+                };
+                D::Db::end_task(conn, id, ending).await?;
+            }
+            Release::Requeue {
+                attempt,
+                run_after,
+                error,
+            } => D::Db::requeue(conn, id, *attempt, *run_after, error).await?,
+        }
+        D::append_events(conn, id, &[plan.event(attempt)]).await?;
+        Ok(Some(plan))
+    }
+
+    /// Give back every running task whose lease expires before `moment`.
+    async fn reclaim_before(&self, moment: i64) -> Result<u64, StorageError> {
+        let mut tx = self.begin().await?;
+        let expired = D::Db::lock_expired(&mut tx, D::LOCK_EXPIRED, moment).await?;
+        let mut requeued = false;
+        let mut count = 0;
+        for (id, attempt) in &expired {
+            let released = Self::release_in(
+                &mut tx,
+                id,
+                *attempt,
+                None,
+                Duration::ZERO,
+                NODE_STOPPED,
+                true,
+            )
+            .await?;
+            requeued |= matches!(released, Some(Release::Requeue { .. }));
+            count += u64::from(released.is_some());
+        }
+        if requeued {
+            self.dialect.hint(&mut tx, &Hint::Queued).await?;
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+}
+
+fn status_event(status: TaskStatus, attempt: u32) -> TaskEvent {
+    TaskEvent::Status { status, attempt }
+}
+
+#[async_trait]
+impl<D: Dialect> Storage for Store<D> {
+    async fn ping(&self) -> Result<(), StorageError> {
+        D::Db::ping(&mut *self.conn().await?).await
+    }
+
+    async fn insert_tasks(&self, tasks: Vec<NewTask>) -> Result<Vec<Inserted>, StorageError> {
+        let mut tx = self.begin().await?;
+        let mut inserted = Vec::with_capacity(tasks.len());
+        for task in &tasks {
+            // The insert comes first, so the transaction writes before it
+            // reads; a taken key inserts nothing. On Postgres a concurrent
+            // insert of the same key waits for the other transaction, then
+            // finds its row.
+            match D::Db::insert_task(&mut tx, task).await? {
+                Some(record) => {
+                    D::Db::insert_labels(&mut tx, &task.id, &task.request.labels).await?;
+                    D::append_events(&mut tx, &task.id, &task.initial_events()).await?;
+                    inserted.push(Inserted::Created(record));
+                }
+                None => inserted.push(Inserted::Existing(Self::existing(&mut tx, task).await?)),
+            }
+        }
+        let queued_any = inserted
+            .iter()
+            .any(|i| matches!(i, Inserted::Created(r) if r.status == TaskStatus::Queued));
+        if queued_any {
+            self.dialect.hint(&mut tx, &Hint::Queued).await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn task(&self, id: &str) -> Result<Option<TaskRecord>, StorageError> {
+        D::Db::task(&mut *self.conn().await?, Lookup::Id(id)).await
+    }
+
+    async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError> {
+        D::Db::list_tasks(&mut *self.conn().await?, filter).await
+    }
+
+    async fn queued_count(&self) -> Result<u64, StorageError> {
+        D::Db::queued_count(&mut *self.conn().await?).await
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StorageError> {
+        let lease_until = now_ms() + lease.as_millis() as i64;
+        let mut tx = self.begin().await?;
+        let claimed =
+            D::Db::claim_queued(&mut tx, owner, lease_until, limit, D::SKIP_LOCKED).await?;
+        for task in &claimed {
+            let running = status_event(TaskStatus::Running, task.attempt);
+            D::append_events(&mut tx, &task.id, &[running]).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn renew(
+        &self,
+        owner: &str,
+        held: &[(String, u32)],
+        lease: Duration,
+    ) -> Result<Vec<Renewed>, StorageError> {
+        let lease_until = now_ms() + lease.as_millis() as i64;
+        D::Db::renew(&mut *self.conn().await?, owner, held, lease_until).await
+    }
+
+    async fn finish(
+        &self,
+        id: &str,
+        attempt: u32,
+        owner: &str,
+        end: RunEnd<'_>,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.begin().await?;
+        let finished = D::Db::finish_run(&mut tx, id, attempt, owner, &end).await?;
+        if finished {
+            let status = [status_event(end.status, attempt)];
+            D::append_events(&mut tx, id, &[end.events, &status].concat()).await?;
+        }
+        tx.commit().await?;
+        Ok(finished)
+    }
+
+    async fn release(
+        &self,
+        id: &str,
+        attempt: u32,
+        owner: &str,
+        retry_after: Duration,
+        error: &str,
+        counts: bool,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.begin().await?;
+        if !D::Db::lock_task(&mut tx, D::LOCK_TASK, id).await? {
+            return Ok(false);
+        }
+        let released = Self::release_in(
+            &mut tx,
+            id,
+            attempt,
+            Some(owner),
+            retry_after,
+            error,
+            counts,
+        )
+        .await?;
+        if matches!(released, Some(Release::Requeue { .. })) {
+            self.dialect.hint(&mut tx, &Hint::Queued).await?;
+        }
+        tx.commit().await?;
+        Ok(released.is_some())
+    }
+
+    async fn reclaim_expired(&self) -> Result<u64, StorageError> {
+        self.reclaim_before(now_ms()).await
+    }
+
+    async fn reclaim_all_running(&self) -> Result<u64, StorageError> {
+        // On a shared queue other nodes may be running them: only expired
+        // leases come back.
+        self.reclaim_before(if D::ONE_NODE { i64::MAX } else { now_ms() })
+            .await
+    }
+
+    async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError> {
+        let mut tx = self.begin().await?;
+        if !D::Db::lock_task(&mut tx, D::LOCK_TASK, id).await? {
+            return Ok(Cancelled::NotFound);
+        }
+        let record = D::Db::task(&mut tx, Lookup::Id(id))
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("a held task vanished".into()))?;
+        let outcome = match record.status {
+            TaskStatus::Queued => {
+                let ending = Ending {
+                    status: TaskStatus::Cancelled,
+                    error: None,
+                };
+                D::Db::end_task(&mut tx, id, ending).await?;
+                let cancelled = status_event(TaskStatus::Cancelled, record.attempt);
+                D::append_events(&mut tx, id, &[cancelled]).await?;
+                let record = D::Db::task(&mut tx, Lookup::Id(id)).await?;
+                Cancelled::Now(record.ok_or_else(|| StorageError::Corrupt("vanished".into()))?)
+            }
+            TaskStatus::Running => {
+                D::Db::request_cancel(&mut tx, id).await?;
+                self.dialect
+                    .hint(&mut tx, &Hint::Cancel(id.to_owned()))
+                    .await?;
+                Cancelled::Requested(record)
+            }
+            _ => Cancelled::AlreadyEnded(record),
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn delete(&self, id: &str) -> Result<Deleted, StorageError> {
+        let mut conn = self.conn().await?;
+        if D::Db::delete_ended(&mut conn, id).await? {
+            return Ok(Deleted::Yes);
+        }
+        Ok(match D::Db::status(&mut conn, id).await? {
+            None => Deleted::NotFound,
+            Some(_) => Deleted::NotEnded,
+        })
+    }
+
+    async fn prune(&self, ended_before: i64, batch: u32) -> Result<u64, StorageError> {
+        D::Db::prune(
+            &mut *self.conn().await?,
+            ended_before,
+            batch,
+            D::SKIP_LOCKED,
+        )
+        .await
+    }
+
+    async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StorageError> {
+        let mut tx = self.begin().await?;
+        D::append_events(&mut tx, task_id, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn events_after(
+        &self,
+        task_id: &str,
+        after: i64,
+    ) -> Result<Vec<(i64, TaskEvent)>, StorageError> {
+        let mut conn = self.conn().await?;
+        D::Db::events_after(&mut conn, task_id, after, D::EVENT_NUMBER).await
+    }
+
+    fn guest(&self) -> &dyn GuestStore {
+        self
+    }
+
+    fn registry(&self) -> &dyn Registry {
+        self
+    }
+
+    fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Hint>> {
+        self.dialect.listen(&self.pool)
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> GuestStore for Store<D> {
+    async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StorageError> {
+        D::Db::kv_get(&mut *self.conn().await?, namespace, key).await
+    }
+
+    async fn kv_put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), StorageError> {
+        D::Db::kv_put(&mut *self.conn().await?, namespace, key, value).await
+    }
+
+    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StorageError> {
+        D::Db::kv_delete(&mut *self.conn().await?, namespace, key).await
+    }
+
+    async fn set_progress(
+        &self,
+        id: &str,
+        attempt: u32,
+        progress: f64,
+    ) -> Result<(), StorageError> {
+        D::Db::set_progress(&mut *self.conn().await?, id, attempt, progress).await
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> Registry for Store<D> {
+    async fn put_module(&self, hash: &str, bytes: &[u8]) -> Result<ModuleInfo, StorageError> {
+        let mut conn = self.conn().await?;
+        D::Db::put_module(&mut conn, hash, bytes).await?;
+        D::Db::module_info(&mut conn, hash)
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("module vanished".into()))
+    }
+
+    async fn module(&self, hash: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        D::Db::module(&mut *self.conn().await?, hash).await
+    }
+
+    async fn module_info(&self, hash: &str) -> Result<Option<ModuleInfo>, StorageError> {
+        D::Db::module_info(&mut *self.conn().await?, hash).await
+    }
+
+    async fn list_modules(&self) -> Result<Vec<ModuleInfo>, StorageError> {
+        D::Db::list_modules(&mut *self.conn().await?).await
+    }
+
+    async fn name_module(
+        &self,
+        name: &str,
+        version: &str,
+        hash: &str,
+    ) -> Result<NameOutcome, StorageError> {
+        D::Db::name_module(&mut *self.conn().await?, name, version, hash).await
+    }
+
+    async fn module_names(&self, hash: &str) -> Result<Vec<String>, StorageError> {
+        D::Db::module_names(&mut *self.conn().await?, hash).await
+    }
+
+    async fn module_versions(&self, name: &str) -> Result<Vec<(String, String)>, StorageError> {
+        D::Db::module_versions(&mut *self.conn().await?, name).await
+    }
+
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StorageError> {
+        D::Db::heartbeat(&mut *self.conn().await?, node).await
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError> {
+        D::Db::nodes(&mut *self.conn().await?).await
+    }
+
+    async fn forget_nodes(&self, silent_before: i64) -> Result<u64, StorageError> {
+        D::Db::forget_nodes(&mut *self.conn().await?, silent_before).await
+    }
+}
