@@ -13,6 +13,7 @@ mod hints;
 mod module_bytes;
 mod notifier;
 mod run;
+mod submit;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,11 +22,13 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 pub use notifier::{Notifier, Subscription};
+pub use submit::{SubmitError, SubmitPolicy, Submitter};
 
 use crate::sandbox::CancelHandle;
-use crate::storage::{ClaimFor, Claimed, Storage};
+use crate::storage::{Cancelled, ClaimFor, Claimed, Storage, StorageError};
 use crate::worker::Executor;
 
 /// How the scheduler behaves; see the server's configuration.
@@ -47,7 +50,7 @@ pub struct SchedulerConfig {
 
 /// A task running on this node.
 #[derive(Debug)]
-struct Running {
+struct LocalRun {
     attempt: u32,
     cancel: CancelHandle,
     /// Stopped by this node's shutdown, not by a user: give it back.
@@ -61,7 +64,7 @@ pub struct Scheduler {
     config: SchedulerConfig,
     /// This boot of this node: the owner of its leases.
     node_id: String,
-    running: DashMap<String, Arc<Running>>,
+    running: DashMap<String, Arc<LocalRun>>,
     module_bytes: module_bytes::ModuleBytes,
     /// One permit per slot: held by each task running here.
     slots: Arc<Semaphore>,
@@ -73,7 +76,7 @@ pub struct Scheduler {
 }
 
 /// A task inserted already running on this node, and the slot it holds.
-pub type Admitted = (Claimed, OwnedSemaphorePermit);
+type Admitted = (Claimed, OwnedSemaphorePermit);
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,19 +111,15 @@ impl Scheduler {
         }
     }
 
-    pub fn node_id(&self) -> &str {
-        &self.node_id
-    }
-
     /// New work was queued: look now rather than at the next poll.
-    pub fn wake(&self) {
+    fn wake(&self) {
         self.wake.notify_one();
     }
 
     /// A free slot for a task about to be inserted, if there is one and
     /// this node is not stopping; with it, the claim to insert the task
     /// under. Hand the inserted task to [`Scheduler::start_admitted`].
-    pub fn try_admit(&self) -> Option<(OwnedSemaphorePermit, ClaimFor)> {
+    fn try_admit(&self) -> Option<(OwnedSemaphorePermit, ClaimFor)> {
         if self.stopping.load(Ordering::SeqCst) {
             return None;
         }
@@ -133,7 +132,7 @@ impl Scheduler {
     }
 
     /// Run a task that was inserted already claimed by this node.
-    pub fn start_admitted(&self, task: Claimed, permit: OwnedSemaphorePermit) {
+    fn start_admitted(&self, task: Claimed, permit: OwnedSemaphorePermit) {
         if self.admitted.send((task, permit)).is_err() {
             // The scheduler has stopped; the lease expires (or, on SQLite,
             // the next start gives the task back) and it runs again.
@@ -141,8 +140,24 @@ impl Scheduler {
         }
     }
 
+    /// Cancel task `id`: a queued one at once; a running one is stopped
+    /// at once if it runs here, else by its node within a lease renewal.
+    /// A task whose cancel was requested never runs again, even if its
+    /// node stops before the guest does.
+    pub async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError> {
+        let cancelled = self.storage.cancel(id).await?;
+        match &cancelled {
+            Cancelled::Now(_) => self.notifier.notify(id),
+            Cancelled::Requested(_) => {
+                self.cancel_local(id);
+            }
+            Cancelled::AlreadyEnded(_) | Cancelled::NotFound => {}
+        }
+        Ok(cancelled)
+    }
+
     /// Stop a task this node is running, at once. Answers whether it runs here.
-    pub fn cancel_local(&self, id: &str) -> bool {
+    fn cancel_local(&self, id: &str) -> bool {
         match self.running.get(id) {
             Some(running) => {
                 running.cancel.cancel();
@@ -152,10 +167,10 @@ impl Scheduler {
         }
     }
 
-    /// Run until `shutdown` resolves; then stop claiming, let running tasks
-    /// finish for up to `grace`, and interrupt the rest so that they are
-    /// retried later.
-    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>, grace: Duration) {
+    /// Run until `shutdown` is cancelled; then stop claiming, let running
+    /// tasks finish for up to `grace`, and interrupt the rest so that they
+    /// are retried later.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken, grace: Duration) {
         let mut loops = JoinSet::new();
         loops.spawn(self.clone().renew_leases());
         loops.spawn(self.clone().reclaim_expired());
@@ -167,7 +182,7 @@ impl Scheduler {
         let mut admissions = self.admissions.lock().await;
         let mut runs = JoinSet::new();
         tokio::select! {
-            () = shutdown => {}
+            () = shutdown.cancelled() => {}
             () = self.clone().dispatch(&mut admissions, &mut runs) => {}
         }
         self.stopping.store(true, Ordering::SeqCst);
@@ -251,7 +266,7 @@ impl Scheduler {
         permit: OwnedSemaphorePermit,
         runs: &mut JoinSet<()>,
     ) {
-        let running = Arc::new(Running {
+        let running = Arc::new(LocalRun {
             attempt: task.attempt,
             cancel: CancelHandle::new(),
             interrupted: AtomicBool::new(false),

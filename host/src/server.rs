@@ -1,8 +1,9 @@
 //! The HTTP API: JSON under `/v1`, problems for every error, described by
 //! the OpenAPI document at `/v1/openapi.json`.
 //!
-//! `run` takes its listener and its shutdown signal, so tests bind port 0
-//! and stop the server when they choose.
+//! The handlers parse, call the room that owns the stage (submission and
+//! cancelling in the scheduler, reads in storage), and answer; serving and
+//! stopping are the application's, in `startup`.
 
 mod auth;
 pub use auth::digest as auth_digest;
@@ -22,13 +23,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 pub use problem::ApiError;
 
 use crate::sandbox::Sandbox;
-use crate::scheduler::{Notifier, Scheduler};
+use crate::scheduler::{Notifier, Scheduler, Submitter};
 use crate::storage::Storage;
 
 /// Request-level limits of the API.
@@ -52,13 +52,14 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub sandbox: Arc<Sandbox>,
     pub scheduler: Arc<Scheduler>,
+    pub submitter: Arc<Submitter>,
     pub notifier: Arc<Notifier>,
     pub limits: ApiLimits,
     /// sha256 digests of the accepted API keys; empty means no auth.
     pub api_keys: Arc<Vec<[u8; 32]>>,
-    /// Becomes true when the server begins to shut down, so that long
+    /// Cancelled when the server begins to shut down, so that long
     /// requests (SSE, waits) end and shutdown is not held up by them.
-    pub shutdown: watch::Receiver<bool>,
+    pub shutdown: CancellationToken,
 }
 
 impl std::fmt::Debug for dyn Storage {
@@ -96,37 +97,4 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Serve on `listener` and run the scheduler until `shutdown` resolves; then
-/// stop accepting, let running tasks finish for up to `grace`, and
-/// interrupt the rest so they are retried.
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    stop: watch::Sender<bool>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let mut stopped = state.shutdown.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    });
-    let scheduler = tokio::spawn(
-        state
-            .scheduler
-            .clone()
-            .run(wait_for(stopped.clone()), grace),
-    );
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(wait_for(stopped.clone()))
-        .await;
-    let _ = stopped.wait_for(|s| *s).await;
-    let _ = scheduler.await;
-    served
-}
-
-async fn wait_for(mut stopped: watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|s| *s).await;
 }

@@ -1,6 +1,12 @@
-//! Putting the server together from its settings: storage, workers,
-//! scheduler, listener. Tests build the same application on port 0 with their own
-//! database and a shared sandbox.
+//! The composition root: the one place the server is put together from its
+//! settings (sandbox, storage, executor, scheduler, submission, HTTP) and
+//! the one place it is stopped. One [`CancellationToken`] reaches
+//! everything that must stop: the HTTP server stops accepting, long
+//! requests (waits, event streams) end, and the scheduler lets running
+//! tasks finish for the grace period before interrupting them.
+//!
+//! Tests build the same application on port 0 with their own database and
+//! a shared, already loaded sandbox.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,14 +14,36 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::configuration::{Database, Settings};
+use crate::home::Home;
+use crate::progress::Progress;
+use crate::runtime;
 use crate::sandbox::Sandbox;
-use crate::scheduler::{Notifier, Scheduler, SchedulerConfig};
+use crate::scheduler::{Notifier, Scheduler, SchedulerConfig, SubmitPolicy, Submitter};
 use crate::server::{self, AppState};
 use crate::storage::{PostgresStorage, SqliteStorage, Storage};
 use crate::worker::{Executor, TaskThreads, WorkerPool};
+
+/// The sandbox `settings` call for, with the Python runtime installed on
+/// first use and loaded. With worker processes it only makes the snapshot
+/// and checks uploaded modules; without, it runs every slot's task.
+pub fn load_sandbox(
+    settings: &Settings,
+    home: &Home,
+    progress: &dyn Progress,
+) -> anyhow::Result<Sandbox> {
+    let tasks_at_once = if settings.workers.is_some() {
+        1
+    } else {
+        settings.slots
+    };
+    let sandbox = Sandbox::new(home, settings.limits, tasks_at_once)?;
+    let installed = runtime::ensure(home, "python", progress)?;
+    sandbox.load_python(&installed, settings.pre_import.as_deref(), progress)?;
+    Ok(sandbox)
+}
 
 /// Open the configured database, bringing its schema up to date.
 pub async fn open_storage(database: &Database) -> anyhow::Result<Arc<dyn Storage>> {
@@ -35,27 +63,26 @@ pub async fn open_storage(database: &Database) -> anyhow::Result<Arc<dyn Storage
     }
 }
 
+/// The server, built and bound, not yet serving.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    stop: watch::Sender<bool>,
+    shutdown: CancellationToken,
     grace: Duration,
 }
 
 impl Application {
     pub async fn build(settings: &Settings, sandbox: Arc<Sandbox>) -> anyhow::Result<Self> {
         let storage = open_storage(&settings.database).await?;
-        if let Database::Sqlite(_) = settings.database {
-            // The file is locked to this server: anything marked running
-            // was left by a previous run of it that died.
-            let reclaimed = storage.reclaim_all_running().await?;
-            if reclaimed > 0 {
-                tracing::warn!(
-                    tasks = reclaimed,
-                    "requeued tasks left running by a previous run"
-                );
-            }
+        // On SQLite the file is locked to this server, so anything marked
+        // running was left by a previous run of it that died.
+        let reclaimed = storage.reclaim_all_running().await?;
+        if reclaimed > 0 {
+            tracing::warn!(
+                tasks = reclaimed,
+                "requeued tasks left running by a previous run"
+            );
         }
         let listener = TcpListener::bind(settings.bind)
             .await
@@ -81,11 +108,21 @@ impl Application {
                 address: listener.local_addr()?.to_string(),
             },
         ));
-        let (stop, shutdown) = watch::channel(false);
+        let shutdown = CancellationToken::new();
+        let submitter = Arc::new(Submitter::new(
+            scheduler.clone(),
+            sandbox.clone(),
+            SubmitPolicy {
+                max_queue_depth: settings.api.max_queue_depth,
+                default_max_attempts: settings.api.default_max_attempts,
+            },
+            shutdown.clone(),
+        ));
         let state = AppState {
             storage,
             sandbox,
             scheduler,
+            submitter,
             notifier,
             limits: settings.api.clone(),
             api_keys: Arc::new(
@@ -95,12 +132,12 @@ impl Application {
                     .map(|k| server::auth_digest(k))
                     .collect(),
             ),
-            shutdown,
+            shutdown: shutdown.clone(),
         };
         Ok(Application {
             listener,
             state,
-            stop,
+            shutdown,
             grace: settings.grace,
         })
     }
@@ -111,11 +148,34 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serve until `shutdown` resolves, then shut down gracefully.
+    /// Serve and run the scheduler until `signal` resolves; then stop
+    /// accepting, let running tasks finish for up to the grace period, and
+    /// interrupt the rest so they are retried.
     pub async fn run_until(
         self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
+        signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        server::run(self.listener, self.state, self.stop, shutdown, self.grace).await
+        let Application {
+            listener,
+            state,
+            shutdown,
+            grace,
+        } = self;
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = signal => on_signal.cancel(),
+                () = on_signal.cancelled() => {}
+            }
+        });
+        let scheduler = tokio::spawn(state.scheduler.clone().run(shutdown.clone(), grace));
+        let served = axum::serve(listener, server::router(state))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        // Serving ends at shutdown, or early on a fatal error: either way
+        // everything else stops too.
+        shutdown.cancel();
+        let _ = scheduler.await;
+        served
     }
 }

@@ -4,25 +4,13 @@ use std::sync::Arc;
 use super::progress::TerminalProgress;
 use crate::configuration::{ServeArgs, Settings};
 use crate::home::Home;
-use crate::runtime;
-use crate::sandbox::Sandbox;
-use crate::startup::{Application, open_storage};
+use crate::startup::{Application, load_sandbox, open_storage};
 
 /// Start the server: load the runtime (installing it on first use), open
 /// the queue, serve until Ctrl-C or SIGTERM, then shut down gracefully.
 pub fn serve(home: &Home, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&args, home)?;
-    // With worker processes, this sandbox only makes the snapshot and
-    // checks uploaded modules; without, it runs every slot's task.
-    let tasks_at_once = if settings.workers.is_some() {
-        1
-    } else {
-        settings.slots
-    };
-    let sandbox = Sandbox::new(home, settings.limits, tasks_at_once)?;
-    let progress = TerminalProgress::default();
-    let installed = runtime::ensure(home, "python", &progress)?;
-    sandbox.load_python(&installed, settings.pre_import.as_deref(), &progress)?;
+    let sandbox = load_sandbox(&settings, home, &TerminalProgress::default())?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let app = Application::build(&settings, Arc::new(sandbox)).await?;

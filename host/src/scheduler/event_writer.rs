@@ -102,7 +102,7 @@ fn complete_utf8_prefix(data: &[u8]) -> usize {
 impl EventWriter {
     /// Start writing `run`'s events; [`EventWriter::finish`] stops and
     /// answers what is left to write.
-    pub fn start(storage: Arc<dyn Storage>, notifier: Arc<Notifier>, run: RunId) -> Running {
+    pub fn start(storage: Arc<dyn Storage>, notifier: Arc<Notifier>, run: RunId) -> Flushing {
         let kv = StorageKv {
             storage: storage.clone(),
             runtime: Handle::current(),
@@ -113,7 +113,7 @@ impl EventWriter {
             kv,
         });
         let flusher = tokio::spawn(writer.clone().flush_loop(storage, notifier, run));
-        Running { writer, flusher }
+        Flushing { writer, flusher }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -162,12 +162,12 @@ impl EventWriter {
 
 /// An [`EventWriter`] and the task flushing it.
 #[derive(Debug)]
-pub struct Running {
+pub struct Flushing {
     pub writer: Arc<EventWriter>,
     flusher: JoinHandle<()>,
 }
 
-impl Running {
+impl Flushing {
     /// No more output will come: stop flushing, and answer the events not
     /// yet written.
     pub async fn finish(self) -> Vec<TaskEvent> {

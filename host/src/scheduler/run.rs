@@ -8,7 +8,7 @@ use sandrun_api::{Outcome, Runtime};
 use tracing::Instrument;
 
 use super::event_writer::{EventWriter, RunId};
-use super::{Running, Scheduler};
+use super::{LocalRun, Scheduler};
 use crate::sandbox::Task;
 use crate::storage::{Claimed, RunEnd, StorageError, status_for};
 use crate::task_request::to_task;
@@ -26,13 +26,13 @@ enum Unrunnable {
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 impl Scheduler {
-    pub(super) async fn run_one(&self, claimed: Claimed, running: &Running) {
+    pub(super) async fn run_one(&self, claimed: Claimed, running: &LocalRun) {
         let span = tracing::info_span!("task", task_id = %claimed.id, attempt = claimed.attempt);
         self.run_claimed(&claimed, running).instrument(span).await;
         self.notifier.notify(&claimed.id);
     }
 
-    async fn run_claimed(&self, claimed: &Claimed, running: &Running) {
+    async fn run_claimed(&self, claimed: &Claimed, running: &LocalRun) {
         let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
         let task = match self.sandbox_task(claimed).await {
             Ok(task) => task,

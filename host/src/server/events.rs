@@ -65,7 +65,6 @@ impl Cursor {
             if self.finished {
                 return None;
             }
-            let mut shutdown = self.state.shutdown.clone();
             let (storage, id, after) = (&self.state.storage, &self.id, self.after);
             let fetched = self.subscription.until(|| async move {
                 let events = storage.events_after(id, after).await?;
@@ -73,7 +72,7 @@ impl Cursor {
             });
             let events = tokio::select! {
                 events = fetched => events.ok()?,
-                _ = shutdown.wait_for(|s| *s) => return None,
+                () = self.state.shutdown.cancelled() => return None,
             };
             self.after = events.last().map(|(n, _)| *n).unwrap_or(self.after);
             self.queue.extend(events.into_iter().map(|(_, e)| e));

@@ -106,35 +106,6 @@ async fn info(state: &AppState, hash: &str) -> Result<ModuleInfo, ApiError> {
     Ok(info)
 }
 
-/// The sha256 of the module `reference` names: a sha256, `name@version`, or
-/// `name` for its highest version.
-pub(super) async fn resolve(state: &AppState, reference: &str) -> Result<String, ApiError> {
-    let missing = |what: String| bad("module", format!("no uploaded module {what}"));
-    if is_sha256_hex(reference) {
-        return match state.storage.registry().module_info(reference).await? {
-            Some(_) => Ok(reference.to_owned()),
-            None => Err(missing(format!("has sha256 {reference}"))),
-        };
-    }
-    let (name, wanted) = match reference.split_once('@') {
-        Some((name, version)) => {
-            let version = semver::Version::parse(version)
-                .map_err(|e| bad("module", format!("`{reference}`: {e}")))?;
-            (name, Some(version))
-        }
-        None => (reference, None),
-    };
-    let versions = state.storage.registry().module_versions(name).await?;
-    let found = versions
-        .into_iter()
-        .filter_map(|(v, hash)| semver::Version::parse(&v).ok().map(|v| (v, hash)))
-        .filter(|(v, _)| wanted.as_ref().is_none_or(|w| w == v))
-        .max_by(|a, b| a.0.cmp(&b.0));
-    found
-        .map(|(_, hash)| hash)
-        .ok_or_else(|| missing(format!("is called {reference}")))
-}
-
 /// Every uploaded module.
 #[utoipa::path(get, path = "/v1/modules", responses((status = 200, body = ModuleList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ModuleList>, ApiError> {

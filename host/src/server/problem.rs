@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sandrun_api::Problem;
 
+use crate::scheduler::SubmitError;
 use crate::storage::StorageError;
 use crate::task_request::RequestError;
 
@@ -122,6 +123,19 @@ impl From<StorageError> for ApiError {
             StorageError::IdempotencyConflict(_) => ApiError::Conflict(e.to_string()),
             StorageError::Database(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Invalid(e) => ApiError::Validation(e),
+            SubmitError::QueueFull { depth } => ApiError::QueueFull {
+                depth,
+                retry_after_secs: 5,
+            },
+            SubmitError::Storage(e) => e.into(),
         }
     }
 }

@@ -5,16 +5,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use sandrun_api::{Task, TaskPage, TaskQuery, TaskRequest};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState};
-use crate::scheduler::Subscription;
-use crate::storage::{
-    Cancelled, Claimed, Deleted, Inserted, NewTask, TaskFilter, TaskRecord, now_ms,
-};
-use crate::task_request::{RequestError, validate};
+use crate::storage::{Cancelled, Deleted, TaskFilter, TaskRecord};
+use crate::task_request::RequestError;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -36,94 +32,19 @@ pub async fn submit(
     Query(query): Query<WaitQuery>,
     Json(request): Json<TaskRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let mut new = prepare(&state, request).await?;
     let wait = wait_seconds(&state, query.wait)?;
-    let depth = check_queue_depth(&state, 1).await?;
-    // Nothing waits and a slot is free: the task skips the queue.
-    let admitted = if depth == 0 {
-        state.scheduler.try_admit()
-    } else {
-        None
-    };
-    let (permit, claim) = admitted.unzip();
-    new.claim_for = claim;
-    // Watching before the task exists, a waiter needs no first look at it:
-    // nothing can have happened to it unseen.
-    let subscription = wait.map(|_| state.notifier.subscribe(&new.id));
-    let first_change = subscription.as_ref().map(Subscription::next_change);
-    let inserted = state.storage.insert_tasks(vec![new]).await?;
-    let (record, created) = match inserted.into_iter().next().expect("one in, one out") {
-        Inserted::Created(r) => (r, true),
-        Inserted::Existing(r) => (r, false),
-    };
-    match permit {
-        Some(permit) if created => {
-            let claimed = Claimed {
-                id: record.id.clone(),
-                attempt: record.attempt,
-                request: record.request.clone(),
-            };
-            state.scheduler.start_admitted(claimed, permit);
-        }
-        // Queued, or an earlier task under the same idempotency key.
-        _ => state.scheduler.wake(),
-    }
-    let task = match wait {
-        Some(wait) => {
-            if created && let Some(first_change) = first_change {
-                let _ = tokio::time::timeout(wait, first_change).await;
-            }
-            wait_for_end(&state, record, wait).await?
-        }
-        None => record.to_api(),
-    };
-    Ok(respond(task))
+    let record = state.submitter.submit(request, wait).await?;
+    Ok(respond(record.to_api()))
 }
 
 /// 200 for an ended task, 202 for one still on its way.
-pub(super) fn respond(task: Task) -> impl IntoResponse {
+fn respond(task: Task) -> impl IntoResponse {
     let status = if task.status.is_terminal() {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
     (status, Json(task))
-}
-
-/// Check a request and make the row to insert.
-pub(super) async fn prepare(
-    state: &AppState,
-    mut request: TaskRequest,
-) -> Result<NewTask, ApiError> {
-    validate(&request, &state.sandbox)?;
-    // The request as sent decides idempotency, before names are resolved.
-    let canonical = serde_json::to_vec(&request).expect("requests serialise");
-    if let Some(reference) = &request.module {
-        request.module = Some(super::modules::resolve(state, reference).await?);
-    }
-    Ok(NewTask {
-        id: uuid::Uuid::now_v7().to_string(),
-        max_attempts: request
-            .max_attempts
-            .unwrap_or(state.limits.default_max_attempts),
-        request,
-        request_hash: hex::encode(Sha256::digest(&canonical)),
-        created_at: now_ms(),
-        claim_for: None,
-    })
-}
-
-/// The number of queued tasks, unless adding `adding` would overflow the
-/// queue.
-pub(super) async fn check_queue_depth(state: &AppState, adding: u64) -> Result<u64, ApiError> {
-    let depth = state.storage.queued_count().await?;
-    if depth + adding > state.limits.max_queue_depth {
-        return Err(ApiError::QueueFull {
-            depth,
-            retry_after_secs: 5,
-        });
-    }
-    Ok(depth)
 }
 
 fn wait_seconds(state: &AppState, wait: Option<f64>) -> Result<Option<Duration>, ApiError> {
@@ -136,34 +57,6 @@ fn wait_seconds(state: &AppState, wait: Option<f64>) -> Result<Option<Duration>,
         .into()),
         Some(w) => Ok(Some(Duration::from_secs_f64(w).min(state.limits.max_wait))),
     }
-}
-
-/// The task once it ends, or as it is when `wait` runs out or the server
-/// starts shutting down.
-async fn wait_for_end(
-    state: &AppState,
-    record: TaskRecord,
-    wait: Duration,
-) -> Result<Task, ApiError> {
-    if record.status.is_terminal() {
-        return Ok(record.to_api());
-    }
-    let subscription = state.notifier.subscribe(&record.id);
-    let mut shutdown = state.shutdown.clone();
-    let ended = subscription.until(|| async {
-        let current = state.storage.task(&record.id).await?;
-        Ok::<_, ApiError>(current.filter(|r| r.status.is_terminal()))
-    });
-    tokio::select! {
-        ended = tokio::time::timeout(wait, ended) => {
-            if let Ok(ended) = ended {
-                return Ok(ended?.to_api());
-            }
-        }
-        _ = shutdown.wait_for(|s| *s) => {}
-    }
-    let current = state.storage.task(&record.id).await?;
-    Ok(current.unwrap_or(record).to_api())
 }
 
 /// One task.
@@ -253,15 +146,8 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    match state.storage.cancel(&id).await? {
-        Cancelled::Now(record) => {
-            state.notifier.notify(&id);
-            Ok(respond(record.to_api()))
-        }
-        Cancelled::Requested(record) => {
-            state.scheduler.cancel_local(&id);
-            Ok(respond(record.to_api()))
-        }
+    match state.scheduler.cancel(&id).await? {
+        Cancelled::Now(record) | Cancelled::Requested(record) => Ok(respond(record.to_api())),
         Cancelled::AlreadyEnded(record) => Err(ApiError::Conflict(format!(
             "task {id} already ended ({})",
             record.status.name()
