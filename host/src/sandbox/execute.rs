@@ -191,7 +191,7 @@ impl Sandbox {
         };
         // Declared before the store, so dropped after it: the slot is free
         // once the instance is gone.
-        let _admitted = self.gate.enter();
+        let _slot = self.gate.enter();
         let mut store = armed_store(&self.engine, state, limits.fuel);
 
         let ending = match call_guest(&mut store, prepared, &turn) {

@@ -144,7 +144,7 @@ impl Sandbox {
             open_files: OpenFiles::new(1024),
             services: Services::new(Arc::new(NoHooks), None, None),
         };
-        let _admitted = self.gate.enter();
+        let _slot = self.gate.enter();
         let mut store = armed_store(&self.engine, state, SNAPSHOT_FUEL);
         progress.start(&format!("Snapshotting the {name} runtime{what}"), None);
         // Guest code needs the deep native stack tasks get.
