@@ -10,12 +10,10 @@
 mod engine;
 mod error;
 mod execute;
-mod gate;
 mod guest_memory;
 mod hooks;
 mod host_call;
 mod limits;
-mod module_cache;
 mod open_files;
 mod output;
 mod poll;
@@ -48,9 +46,9 @@ use crate::home::Home;
 use crate::progress::Progress;
 use crate::runtime::Installed;
 use engine::EpochTicker;
-use gate::InstanceGate;
+use engine::instance_gate::InstanceGate;
+use engine::module_cache::{ModuleCache, sha256_hex};
 use limits::MemoryLimiter;
-use module_cache::{ModuleCache, sha256_hex};
 use open_files::OpenFiles;
 use stop::StopSignal;
 

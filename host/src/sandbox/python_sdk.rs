@@ -17,7 +17,7 @@ use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
 use super::SandboxError;
-use super::module_cache::sha256_hex;
+use super::engine::module_cache::sha256_hex;
 use super::unused;
 use crate::runtime::Installed;
 

@@ -22,10 +22,10 @@ use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
 use super::engine::HOST_THREAD_STACK;
+use super::engine::module_cache::{lock_file, sha256_hex, write_atomically};
 use super::execute::{TaskClock, armed_store, preopen};
 use super::hooks::{NoHooks, Stream};
 use super::limits::MemoryLimiter;
-use super::module_cache::{lock_file, sha256_hex, write_atomically};
 use super::open_files::OpenFiles;
 use super::output::CappedOutput;
 use super::services::Services;
