@@ -9,25 +9,18 @@
 
 mod engine;
 mod error;
-mod execute;
 mod guest_memory;
 mod hooks;
 mod host_call;
-mod limits;
 mod open_files;
-mod output;
 mod poll;
 mod python_sdk;
 mod python_turn;
+mod run;
 mod services;
 mod snapshot;
-mod stop;
-mod task;
-pub mod task_thread;
 mod unused;
-mod validate;
 mod wasi_errno;
-mod workspace;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -38,9 +31,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
 pub use hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
-pub use limits::{LimitError, LimitField, LimitPolicy};
-pub use stop::CancelHandle;
-pub use task::{Source, Task, WasmModule};
+pub use run::limits::{LimitError, LimitField, LimitPolicy};
+pub use run::stop::CancelHandle;
+pub use run::task::{Source, Task, WasmModule};
+pub use run::task_thread;
 
 use crate::home::Home;
 use crate::progress::Progress;
@@ -48,16 +42,18 @@ use crate::runtime::Installed;
 use engine::EpochTicker;
 use engine::instance_gate::InstanceGate;
 use engine::module_cache::{ModuleCache, sha256_hex};
-use limits::MemoryLimiter;
 use open_files::OpenFiles;
-use stop::StopSignal;
+use run::execute::TaskClock;
+use run::limits::MemoryLimiter;
+use run::stop::StopSignal;
+use run::workspace::Workspaces;
 
 /// Everything the host keeps for one running task.
 struct TaskState {
     wasi: WasiP1Ctx,
     limiter: MemoryLimiter,
     stop: StopSignal,
-    clock: execute::TaskClock,
+    clock: TaskClock,
     open_files: OpenFiles,
     services: services::Services,
 }
@@ -97,7 +93,7 @@ pub struct Sandbox {
     python: OnceLock<PythonRuntime>,
     modules: Mutex<HashMap<String, Arc<Prepared>>>,
     gate: InstanceGate,
-    workspaces: workspace::Workspaces,
+    workspaces: Workspaces,
     _ticker: EpochTicker,
 }
 
@@ -133,7 +129,7 @@ impl Sandbox {
             python: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
             gate: InstanceGate::new(slots),
-            workspaces: workspace::Workspaces::default(),
+            workspaces: Workspaces::default(),
             _ticker: ticker,
         })
     }

@@ -12,17 +12,18 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 
-use super::engine::HOST_THREAD_STACK;
-use super::hooks::{NoHooks, Stream, TaskHooks};
 use super::limits::MemoryLimiter;
-use super::open_files::OpenFiles;
 use super::output::CappedOutput;
-use super::python_turn;
-use super::services::Services;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
+use super::task::{Source, Task};
 use super::task_thread;
 use super::workspace::Workspace;
-use super::{Entry, Prepared, Sandbox, SandboxError, Source, Task, TaskError, TaskState};
+use crate::sandbox::engine::HOST_THREAD_STACK;
+use crate::sandbox::hooks::{NoHooks, Stream, TaskHooks};
+use crate::sandbox::open_files::OpenFiles;
+use crate::sandbox::python_turn;
+use crate::sandbox::services::Services;
+use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
 /// The guest's monotonic clock, counting from the task's start; the host's
 /// `poll_oneoff` reads the same origin for absolute waits.
@@ -226,7 +227,7 @@ impl Sandbox {
 /// (the interpreter finds it through the first preopen), then `/input` and
 /// `/tmp`. A Python snapshot's libc recorded this table, so the snapshot is
 /// made with the same one.
-pub(super) fn preopen(
+pub(in crate::sandbox) fn preopen(
     wasi: &mut WasiCtxBuilder,
     stdlib: Option<(&Path, &str)>,
     workspace: &Workspace,
@@ -240,7 +241,11 @@ pub(super) fn preopen(
 }
 
 /// A store for `state` with its fuel, memory limit and stop checks armed.
-pub(super) fn armed_store(engine: &Engine, state: TaskState, fuel: u64) -> Store<TaskState> {
+pub(in crate::sandbox) fn armed_store(
+    engine: &Engine,
+    state: TaskState,
+    fuel: u64,
+) -> Store<TaskState> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(fuel).expect("fuel metering is on");
