@@ -12,15 +12,13 @@ mod error;
 mod guest_memory;
 mod hooks;
 mod host_call;
-mod open_files;
-mod poll;
 mod python_sdk;
 mod python_turn;
 mod run;
 mod services;
 mod snapshot;
 mod unused;
-mod wasi_errno;
+mod wasi;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -42,11 +40,11 @@ use crate::runtime::Installed;
 use engine::EpochTicker;
 use engine::instance_gate::InstanceGate;
 use engine::module_cache::{ModuleCache, sha256_hex};
-use open_files::OpenFiles;
 use run::execute::TaskClock;
 use run::limits::MemoryLimiter;
 use run::stop::StopSignal;
 use run::workspace::Workspaces;
+use wasi::open_files::OpenFiles;
 
 /// Everything the host keeps for one running task.
 struct TaskState {
@@ -230,10 +228,7 @@ impl Sandbox {
 /// `poll_oneoff` and open-file accounting, and `host.call`.
 fn link(engine: &Engine) -> wasmtime::Result<Linker<TaskState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut TaskState| &mut state.wasi)?;
-    linker.allow_shadowing(true);
-    poll::define(&mut linker)?;
-    open_files::define(&mut linker)?;
+    wasi::define(&mut linker)?;
     host_call::define(&mut linker)?;
     Ok(linker)
 }

@@ -20,9 +20,9 @@ use super::task_thread;
 use super::workspace::Workspace;
 use crate::sandbox::engine::HOST_THREAD_STACK;
 use crate::sandbox::hooks::{NoHooks, Stream, TaskHooks};
-use crate::sandbox::open_files::OpenFiles;
 use crate::sandbox::python_turn;
 use crate::sandbox::services::Services;
+use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
 /// The guest's monotonic clock, counting from the task's start; the host's
