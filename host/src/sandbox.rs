@@ -10,12 +10,10 @@
 mod engine;
 mod error;
 mod guest_memory;
-mod hooks;
 mod host_call;
 mod python_sdk;
 mod python_turn;
 mod run;
-mod services;
 mod snapshot;
 mod unused;
 mod wasi;
@@ -28,7 +26,7 @@ use wasmtime::{Engine, InstancePre, Linker, Module};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
-pub use hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
+pub use host_call::hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
 pub use run::limits::{LimitError, LimitField, LimitPolicy};
 pub use run::stop::CancelHandle;
 pub use run::task::{Source, Task, WasmModule};
@@ -40,6 +38,7 @@ use crate::runtime::Installed;
 use engine::EpochTicker;
 use engine::instance_gate::InstanceGate;
 use engine::module_cache::{ModuleCache, sha256_hex};
+use host_call::services::Services;
 use run::execute::TaskClock;
 use run::limits::MemoryLimiter;
 use run::stop::StopSignal;
@@ -53,7 +52,7 @@ struct TaskState {
     stop: StopSignal,
     clock: TaskClock,
     open_files: OpenFiles,
-    services: services::Services,
+    services: Services,
 }
 
 /// How a module is started.

@@ -23,13 +23,13 @@ use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
 use super::engine::HOST_THREAD_STACK;
 use super::engine::module_cache::{lock_file, sha256_hex, write_atomically};
-use super::hooks::{NoHooks, Stream};
+use super::host_call::hooks::{NoHooks, Stream};
+use super::host_call::services::Services;
 use super::run::execute::{TaskClock, armed_store, preopen};
 use super::run::limits::MemoryLimiter;
 use super::run::output::CappedOutput;
 use super::run::stop::{CancelHandle, StopSignal};
 use super::run::workspace::Workspace;
-use super::services::Services;
 use super::wasi::open_files::OpenFiles;
 use super::{Sandbox, SandboxError, TaskState, python_sdk, python_turn, unused};
 use crate::progress::Progress;

@@ -19,9 +19,9 @@ use super::task::{Source, Task};
 use super::task_thread;
 use super::workspace::Workspace;
 use crate::sandbox::engine::HOST_THREAD_STACK;
-use crate::sandbox::hooks::{NoHooks, Stream, TaskHooks};
+use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
+use crate::sandbox::host_call::services::Services;
 use crate::sandbox::python_turn;
-use crate::sandbox::services::Services;
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
