@@ -6,16 +6,25 @@
 //! stdin, its input files read-only under `/input`, a private `/tmp`, and
 //! for Python the standard library. No host files, network or processes.
 //! Every limit is enforced by the host, not by the guest's cooperation.
+//!
+//! The code is grouped by concern:
+//! - `engine`: what every task shares (the wasmtime engine, the instance
+//!   slots of its pool, compiled modules kept on disk);
+//! - `run`: one task, from its request to its result;
+//! - `wasi`: WASI preview1, answered by the host itself where wasmtime-wasi
+//!   would not keep a limit;
+//! - `host_call`: the `host.call` import and the services behind it;
+//! - `python`: what a Python task needs beyond a module (the runtime's
+//!   snapshot, the `sandrun` helper, the way code enters the interpreter);
+//!
+//! with `error` and `guest_memory` shared by all of them.
 
 mod engine;
 mod error;
 mod guest_memory;
 mod host_call;
-mod python_sdk;
-mod python_turn;
+mod python;
 mod run;
-mod snapshot;
-mod unused;
 mod wasi;
 
 use std::collections::HashMap;
@@ -33,12 +42,11 @@ pub use run::task::{Source, Task, WasmModule};
 pub use run::task_thread;
 
 use crate::home::Home;
-use crate::progress::Progress;
-use crate::runtime::Installed;
 use engine::EpochTicker;
 use engine::instance_gate::InstanceGate;
-use engine::module_cache::{ModuleCache, sha256_hex};
+use engine::module_cache::ModuleCache;
 use host_call::services::Services;
+use python::PythonRuntime;
 use run::execute::TaskClock;
 use run::limits::MemoryLimiter;
 use run::stop::StopSignal;
@@ -70,13 +78,6 @@ enum Entry {
 struct Prepared {
     pre: InstancePre<TaskState>,
     entry: Entry,
-}
-
-struct PythonRuntime {
-    prepared: Prepared,
-    installed: Installed,
-    /// Preopened as the standard library: the runtime's own, plus `sandrun.py`.
-    stdlib_dir: PathBuf,
 }
 
 /// Runs tasks. Cheap to share between threads; each `run` uses its own store.
@@ -111,7 +112,10 @@ impl Sandbox {
         tasks_at_once: usize,
     ) -> Result<Self, SandboxError> {
         let slots = u32::try_from(tasks_at_once.max(1)).unwrap_or(u32::MAX);
-        let max_memory = policy.maximum.memory_bytes.max(snapshot::SNAPSHOT_MEMORY);
+        let max_memory = policy
+            .maximum
+            .memory_bytes
+            .max(python::snapshot::SNAPSHOT_MEMORY);
         let engine = engine::new_engine(slots, max_memory)
             .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let linker = link(&engine).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
@@ -133,44 +137,6 @@ impl Sandbox {
 
     pub fn policy(&self) -> &LimitPolicy {
         &self.policy
-    }
-
-    /// Load the Python runtime with `pre_import` (or, if `None`, its
-    /// manifest's list) imported in its snapshot, making and compiling the
-    /// snapshot on the machine's first use. Tasks for Python fail with
-    /// [`TaskError::RuntimeNotLoaded`] until then.
-    pub fn load_python(
-        &self,
-        installed: &Installed,
-        pre_import: Option<&[String]>,
-        progress: &dyn Progress,
-    ) -> Result<(), SandboxError> {
-        let pre_import = pre_import.unwrap_or(&installed.manifest.guest.pre_import);
-        if self.python.get().is_some() {
-            return Ok(());
-        }
-        let path = self.python_snapshot(installed, pre_import, progress)?;
-        let stdlib_dir = python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
-        let wasm = std::fs::read(&path).map_err(|source| SandboxError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let what = format!("the {} runtime's snapshot", installed.manifest.name);
-        let module = self
-            .cache
-            .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
-        let prepared = self.prepare_as(&module, Entry::Turn)?;
-        let _ = self.python.set(PythonRuntime {
-            prepared,
-            installed: installed.clone(),
-            stdlib_dir,
-        });
-        Ok(())
-    }
-
-    /// Whether Python tasks can run.
-    pub fn python_loaded(&self) -> bool {
-        self.python.get().is_some()
     }
 
     /// Compile and link `wasm` now (or find it already done), so that a

@@ -21,7 +21,7 @@ use super::workspace::Workspace;
 use crate::sandbox::engine::HOST_THREAD_STACK;
 use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
 use crate::sandbox::host_call::services::Services;
-use crate::sandbox::python_turn;
+use crate::sandbox::python::turn::{call_turn, task_source};
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
@@ -168,7 +168,7 @@ impl Sandbox {
                     python.stdlib_dir.as_path(),
                     python.installed.manifest.stdlib_guest_dir(),
                 );
-                let turn = python_turn::task_source(code, &task.args, &env);
+                let turn = task_source(code, &task.args, &env);
                 (&python.prepared, Some(stdlib), turn)
             }
             Source::Wasm { .. } => {
@@ -278,7 +278,7 @@ fn call_guest(
         Entry::Run => instance
             .get_typed_func::<(), i32>(&mut *store, "run")?
             .call(&mut *store, ()),
-        Entry::Turn => Ok(python_turn::call_turn(store, &instance, turn)? & 0xFF),
+        Entry::Turn => Ok(call_turn(store, &instance, turn)? & 0xFF),
     }
 }
 
