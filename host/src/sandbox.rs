@@ -6,30 +6,26 @@
 //! stdin, its input files read-only under `/input`, a private `/tmp`, and
 //! for Python the standard library. No host files, network or processes.
 //! Every limit is enforced by the host, not by the guest's cooperation.
+//!
+//! The code is grouped by concern:
+//! - `engine`: what every task shares (the wasmtime engine, the instance
+//!   slots of its pool, compiled modules kept on disk);
+//! - `run`: one task, from its request to its result;
+//! - `wasi`: WASI preview1, answered by the host itself where wasmtime-wasi
+//!   would not keep a limit;
+//! - `host_call`: the `host.call` import and the services behind it;
+//! - `python`: what a Python task needs beyond a module (the runtime's
+//!   snapshot, the `sandrun` helper, the way code enters the interpreter);
+//!
+//! with `error` and `guest_memory` shared by all of them.
 
 mod engine;
 mod error;
-mod execute;
-mod gate;
 mod guest_memory;
-mod hooks;
 mod host_call;
-mod limits;
-mod module_cache;
-mod open_files;
-mod output;
-mod poll;
-mod python_sdk;
-mod python_turn;
-mod services;
-mod snapshot;
-mod stop;
-mod task;
-pub mod task_thread;
-mod unused;
-mod validate;
-mod wasi_errno;
-mod workspace;
+mod python;
+mod run;
+mod wasi;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,29 +35,32 @@ use wasmtime::{Engine, InstancePre, Linker, Module};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
-pub use hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
-pub use limits::{LimitError, LimitField, LimitPolicy};
-pub use stop::CancelHandle;
-pub use task::{Source, Task, WasmModule};
+pub use host_call::hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
+pub use run::limits::{LimitError, LimitField, LimitPolicy};
+pub use run::stop::CancelHandle;
+pub use run::task::{Source, Task, WasmModule};
+pub use run::task_thread;
 
 use crate::home::Home;
-use crate::progress::Progress;
-use crate::runtime::Installed;
 use engine::EpochTicker;
-use gate::InstanceGate;
-use limits::MemoryLimiter;
-use module_cache::{ModuleCache, sha256_hex};
-use open_files::OpenFiles;
-use stop::StopSignal;
+use engine::instance_gate::InstanceGate;
+use engine::module_cache::ModuleCache;
+use host_call::services::Services;
+use python::PythonRuntime;
+use run::execute::TaskClock;
+use run::limits::MemoryLimiter;
+use run::stop::StopSignal;
+use run::workspace::Workspaces;
+use wasi::open_files::OpenFiles;
 
 /// Everything the host keeps for one running task.
 struct TaskState {
     wasi: WasiP1Ctx,
     limiter: MemoryLimiter,
     stop: StopSignal,
-    clock: execute::TaskClock,
+    clock: TaskClock,
     open_files: OpenFiles,
-    services: services::Services,
+    services: Services,
 }
 
 /// How a module is started.
@@ -81,13 +80,6 @@ struct Prepared {
     entry: Entry,
 }
 
-struct PythonRuntime {
-    prepared: Prepared,
-    installed: Installed,
-    /// Preopened as the standard library: the runtime's own, plus `sandrun.py`.
-    stdlib_dir: PathBuf,
-}
-
 /// Runs tasks. Cheap to share between threads; each `run` uses its own store.
 pub struct Sandbox {
     engine: Engine,
@@ -99,7 +91,7 @@ pub struct Sandbox {
     python: OnceLock<PythonRuntime>,
     modules: Mutex<HashMap<String, Arc<Prepared>>>,
     gate: InstanceGate,
-    workspaces: workspace::Workspaces,
+    workspaces: Workspaces,
     _ticker: EpochTicker,
 }
 
@@ -120,7 +112,10 @@ impl Sandbox {
         tasks_at_once: usize,
     ) -> Result<Self, SandboxError> {
         let slots = u32::try_from(tasks_at_once.max(1)).unwrap_or(u32::MAX);
-        let max_memory = policy.maximum.memory_bytes.max(snapshot::SNAPSHOT_MEMORY);
+        let max_memory = policy
+            .maximum
+            .memory_bytes
+            .max(python::snapshot::SNAPSHOT_MEMORY);
         let engine = engine::new_engine(slots, max_memory)
             .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let linker = link(&engine).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
@@ -135,51 +130,13 @@ impl Sandbox {
             python: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
             gate: InstanceGate::new(slots),
-            workspaces: workspace::Workspaces::default(),
+            workspaces: Workspaces::default(),
             _ticker: ticker,
         })
     }
 
     pub fn policy(&self) -> &LimitPolicy {
         &self.policy
-    }
-
-    /// Load the Python runtime with `pre_import` (or, if `None`, its
-    /// manifest's list) imported in its snapshot, making and compiling the
-    /// snapshot on the machine's first use. Tasks for Python fail with
-    /// [`TaskError::RuntimeNotLoaded`] until then.
-    pub fn load_python(
-        &self,
-        installed: &Installed,
-        pre_import: Option<&[String]>,
-        progress: &dyn Progress,
-    ) -> Result<(), SandboxError> {
-        let pre_import = pre_import.unwrap_or(&installed.manifest.guest.pre_import);
-        if self.python.get().is_some() {
-            return Ok(());
-        }
-        let path = self.python_snapshot(installed, pre_import, progress)?;
-        let stdlib_dir = python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
-        let wasm = std::fs::read(&path).map_err(|source| SandboxError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let what = format!("the {} runtime's snapshot", installed.manifest.name);
-        let module = self
-            .cache
-            .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
-        let prepared = self.prepare_as(&module, Entry::Turn)?;
-        let _ = self.python.set(PythonRuntime {
-            prepared,
-            installed: installed.clone(),
-            stdlib_dir,
-        });
-        Ok(())
-    }
-
-    /// Whether Python tasks can run.
-    pub fn python_loaded(&self) -> bool {
-        self.python.get().is_some()
     }
 
     /// Compile and link `wasm` now (or find it already done), so that a
@@ -236,10 +193,7 @@ impl Sandbox {
 /// `poll_oneoff` and open-file accounting, and `host.call`.
 fn link(engine: &Engine) -> wasmtime::Result<Linker<TaskState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut TaskState| &mut state.wasi)?;
-    linker.allow_shadowing(true);
-    poll::define(&mut linker)?;
-    open_files::define(&mut linker)?;
+    wasi::define(&mut linker)?;
     host_call::define(&mut linker)?;
     Ok(linker)
 }

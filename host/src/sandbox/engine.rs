@@ -1,3 +1,13 @@
+//! What every task in the process shares: the one wasmtime engine
+//! (configured here, with the epoch ticker that drives timeouts), the
+//! instance pool's slots a running guest holds, and the compiled code of
+//! each module kept on disk. Nothing in this group knows about a single
+//! task: it is set up once by [`Sandbox::new`](super::Sandbox::new) and
+//! reused by every run.
+
+pub(super) mod instance_gate;
+pub(super) mod module_cache;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;

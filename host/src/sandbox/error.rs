@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use sandrun_api::Runtime;
 
-use super::LimitError;
+use super::run::limits::LimitError;
 
 /// Failures of the sandbox itself, or of a module it was asked to load.
 #[derive(Debug, thiserror::Error)]

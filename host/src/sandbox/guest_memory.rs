@@ -4,7 +4,7 @@
 
 use wasmtime::{Caller, Memory};
 
-use super::wasi_errno::EFAULT;
+use super::wasi::errno::EFAULT;
 
 pub fn memory<T>(caller: &mut Caller<'_, T>) -> Result<Memory, i32> {
     caller

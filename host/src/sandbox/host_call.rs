@@ -8,12 +8,20 @@
 //! pointer, length and returned address is checked against the guest's
 //! memory: a lying guest gets `FAULT`, never a host panic or a read outside
 //! its own memory.
+//!
+//! This file is the door; what each call means is in `services`, and what
+//! stands behind them (live output, logs, the key-value store) is supplied
+//! by whoever runs the task through the `hooks` traits, so the sandbox
+//! knows nothing of servers or databases.
+
+pub(super) mod hooks;
+pub(super) mod services;
 
 use wasmtime::{Caller, Linker};
 
 use super::TaskState;
 use super::guest_memory::{memory, slice, slice_mut, write_u32};
-use super::services::{CallError, MAX_REQUEST_BYTES, reply};
+use services::{CallError, MAX_REQUEST_BYTES, reply};
 
 /// A reply was written to `*out_ptr_ptr` / `*out_len_ptr`.
 const REPLIED: i32 = 0;

@@ -6,14 +6,14 @@ use std::cell::Cell;
 use std::io;
 use std::thread::{self, JoinHandle};
 
-use super::engine::HOST_THREAD_STACK;
+use crate::sandbox::engine::HOST_THREAD_STACK;
 
 thread_local! {
     static ROOMY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Start `f` on a thread named `name` with room for a guest's stack;
-/// [`Sandbox::run_with`](super::Sandbox::run_with) called on it runs the
+/// [`Sandbox::run_with`](crate::sandbox::Sandbox::run_with) called on it runs the
 /// guest right there.
 pub fn spawn<F, T>(name: &str, f: F) -> io::Result<JoinHandle<T>>
 where

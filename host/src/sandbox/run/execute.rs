@@ -12,17 +12,18 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 
-use super::engine::HOST_THREAD_STACK;
-use super::hooks::{NoHooks, Stream, TaskHooks};
 use super::limits::MemoryLimiter;
-use super::open_files::OpenFiles;
 use super::output::CappedOutput;
-use super::python_turn;
-use super::services::Services;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
+use super::task::{Source, Task};
 use super::task_thread;
 use super::workspace::Workspace;
-use super::{Entry, Prepared, Sandbox, SandboxError, Source, Task, TaskError, TaskState};
+use crate::sandbox::engine::HOST_THREAD_STACK;
+use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
+use crate::sandbox::host_call::services::Services;
+use crate::sandbox::python::turn::{call_turn, task_source};
+use crate::sandbox::wasi::open_files::OpenFiles;
+use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
 /// The guest's monotonic clock, counting from the task's start; the host's
 /// `poll_oneoff` reads the same origin for absolute waits.
@@ -167,7 +168,7 @@ impl Sandbox {
                     python.stdlib_dir.as_path(),
                     python.installed.manifest.stdlib_guest_dir(),
                 );
-                let turn = python_turn::task_source(code, &task.args, &env);
+                let turn = task_source(code, &task.args, &env);
                 (&python.prepared, Some(stdlib), turn)
             }
             Source::Wasm { .. } => {
@@ -191,7 +192,7 @@ impl Sandbox {
         };
         // Declared before the store, so dropped after it: the slot is free
         // once the instance is gone.
-        let _admitted = self.gate.enter();
+        let _slot = self.gate.enter();
         let mut store = armed_store(&self.engine, state, limits.fuel);
 
         let ending = match call_guest(&mut store, prepared, &turn) {
@@ -226,7 +227,7 @@ impl Sandbox {
 /// (the interpreter finds it through the first preopen), then `/input` and
 /// `/tmp`. A Python snapshot's libc recorded this table, so the snapshot is
 /// made with the same one.
-pub(super) fn preopen(
+pub(in crate::sandbox) fn preopen(
     wasi: &mut WasiCtxBuilder,
     stdlib: Option<(&Path, &str)>,
     workspace: &Workspace,
@@ -240,7 +241,11 @@ pub(super) fn preopen(
 }
 
 /// A store for `state` with its fuel, memory limit and stop checks armed.
-pub(super) fn armed_store(engine: &Engine, state: TaskState, fuel: u64) -> Store<TaskState> {
+pub(in crate::sandbox) fn armed_store(
+    engine: &Engine,
+    state: TaskState,
+    fuel: u64,
+) -> Store<TaskState> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(fuel).expect("fuel metering is on");
@@ -273,7 +278,7 @@ fn call_guest(
         Entry::Run => instance
             .get_typed_func::<(), i32>(&mut *store, "run")?
             .call(&mut *store, ()),
-        Entry::Turn => Ok(python_turn::call_turn(store, &instance, turn)? & 0xFF),
+        Entry::Turn => Ok(call_turn(store, &instance, turn)? & 0xFF),
     }
 }
 

@@ -13,9 +13,9 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1 as wasi;
 use wasmtime_wasi::runtime::in_tokio;
 use wiggle::GuestMemory;
 
-use super::TaskState;
-use super::guest_memory::{memory, read_u32};
-use super::wasi_errno::{EMFILE, SUCCESS};
+use super::errno::{EMFILE, SUCCESS};
+use crate::sandbox::TaskState;
+use crate::sandbox::guest_memory::{memory, read_u32};
 
 const MODULE: &str = "wasi_snapshot_preview1";
 

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use sandrun_api::{Limits, Runtime};
 
-use super::module_cache::sha256_hex;
+use crate::sandbox::engine::module_cache::sha256_hex;
 
 /// What a task runs.
 #[derive(Debug, Clone)]

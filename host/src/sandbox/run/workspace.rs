@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use tempfile::TempDir;
 
-use super::TaskError;
+use crate::sandbox::TaskError;
 
 /// Empty workspaces kept for reuse at most; more are removed.
 const MAX_IDLE: usize = 16;

@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
-use super::SandboxError;
-use super::module_cache::sha256_hex;
 use super::unused;
 use crate::runtime::Installed;
+use crate::sandbox::SandboxError;
+use crate::sandbox::engine::module_cache::sha256_hex;
 
 /// The guest-side helper, compiled into the binary.
-const HELPER: &str = include_str!("../../../guest-sdk/python/sandrun.py");
+const HELPER: &str = include_str!("../../../../guest-sdk/python/sandrun.py");
 
 /// The directory to preopen as the runtime's standard library: the
 /// installed one plus the helper, created under `sdk_root` if missing.

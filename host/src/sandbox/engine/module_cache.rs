@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
 
-use super::SandboxError;
 use crate::progress::Progress;
+use crate::sandbox::SandboxError;
 
 #[derive(Debug)]
 pub struct ModuleCache {

@@ -8,7 +8,7 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
-use super::hooks::{Stream, TaskHooks};
+use crate::sandbox::host_call::hooks::{Stream, TaskHooks};
 
 /// A guest's stdout or stderr: the first `cap` bytes are kept, the rest are
 /// dropped and the stream is flagged as truncated. The guest is never told:

@@ -10,9 +10,10 @@ pub struct InstanceGate {
     freed: Condvar,
 }
 
-/// A slot held until dropped.
+/// One of the engine pool's instance slots, held by a live instance
+/// until dropped.
 #[derive(Debug)]
-pub struct Admitted<'a> {
+pub struct InstanceSlot<'a> {
     gate: &'a InstanceGate,
 }
 
@@ -25,17 +26,17 @@ impl InstanceGate {
     }
 
     /// Wait for a free slot and take it.
-    pub fn enter(&self) -> Admitted<'_> {
+    pub fn enter(&self) -> InstanceSlot<'_> {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         while *free == 0 {
             free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
         }
         *free -= 1;
-        Admitted { gate: self }
+        InstanceSlot { gate: self }
     }
 }
 
-impl Drop for Admitted<'_> {
+impl Drop for InstanceSlot<'_> {
     fn drop(&mut self) {
         *self.gate.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         self.gate.freed.notify_one();

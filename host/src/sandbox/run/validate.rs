@@ -6,7 +6,8 @@ use std::path::{Component, Path};
 
 use sandrun_api::AppliedLimits;
 
-use super::{Sandbox, Source, Task, TaskError};
+use super::task::{Source, Task};
+use crate::sandbox::{Sandbox, TaskError};
 
 /// Longest name the guest's file system will take for one path component.
 const MAX_NAME: usize = 255;

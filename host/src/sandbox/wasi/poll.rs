@@ -12,9 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wasmtime::{Caller, Linker};
 
-use super::TaskState;
-use super::guest_memory::{memory, slice, slice_mut, write_u32};
-use super::wasi_errno::{EINVAL, SUCCESS};
+use super::errno::{EINVAL, SUCCESS};
+use crate::sandbox::TaskState;
+use crate::sandbox::guest_memory::{memory, slice, slice_mut, write_u32};
 
 const SUBSCRIPTION_SIZE: usize = 48;
 const EVENT_SIZE: usize = 32;

@@ -21,23 +21,24 @@ use wasmtime::{Instance, Store, Val};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
-use super::engine::HOST_THREAD_STACK;
-use super::execute::{TaskClock, armed_store, preopen};
-use super::hooks::{NoHooks, Stream};
-use super::limits::MemoryLimiter;
-use super::module_cache::{lock_file, sha256_hex, write_atomically};
-use super::open_files::OpenFiles;
-use super::output::CappedOutput;
-use super::services::Services;
-use super::stop::{CancelHandle, StopSignal};
-use super::workspace::Workspace;
-use super::{Sandbox, SandboxError, TaskState, python_sdk, python_turn, unused};
+use super::{guest_sdk, turn, unused};
 use crate::progress::Progress;
 use crate::runtime::Installed;
+use crate::sandbox::engine::HOST_THREAD_STACK;
+use crate::sandbox::engine::module_cache::{lock_file, sha256_hex, write_atomically};
+use crate::sandbox::host_call::hooks::{NoHooks, Stream};
+use crate::sandbox::host_call::services::Services;
+use crate::sandbox::run::execute::{TaskClock, armed_store, preopen};
+use crate::sandbox::run::limits::MemoryLimiter;
+use crate::sandbox::run::output::CappedOutput;
+use crate::sandbox::run::stop::{CancelHandle, StopSignal};
+use crate::sandbox::run::workspace::Workspace;
+use crate::sandbox::wasi::open_files::OpenFiles;
+use crate::sandbox::{Sandbox, SandboxError, TaskState};
 
 /// Bounds for the snapshot's one turn, far above what imports need.
 const SNAPSHOT_FUEL: u64 = 5_000_000_000_000;
-pub(super) const SNAPSHOT_MEMORY: u64 = 4 << 30;
+pub(in crate::sandbox) const SNAPSHOT_MEMORY: u64 = 4 << 30;
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(3600);
 const SNAPSHOT_STDERR: u64 = 64 << 10;
 
@@ -50,7 +51,7 @@ impl Sandbox {
         pre_import: &[String],
         progress: &dyn Progress,
     ) -> Result<PathBuf, SandboxError> {
-        let stdlib_dir = &python_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
+        let stdlib_dir = &guest_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
         let key = snapshot_key(installed, stdlib_dir, pre_import);
         let manifest = &installed.manifest;
         let path = self.snapshot_dir.join(format!(
@@ -144,7 +145,7 @@ impl Sandbox {
             open_files: OpenFiles::new(1024),
             services: Services::new(Arc::new(NoHooks), None, None),
         };
-        let _admitted = self.gate.enter();
+        let _slot = self.gate.enter();
         let mut store = armed_store(&self.engine, state, SNAPSHOT_FUEL);
         progress.start(&format!("Snapshotting the {name} runtime{what}"), None);
         // Guest code needs the deep native stack tasks get.
@@ -154,8 +155,8 @@ impl Sandbox {
                 .stack_size(HOST_THREAD_STACK)
                 .spawn_scoped(scope, || {
                     let instance = pre.instantiate(&mut store).map_err(failed)?;
-                    let source = python_turn::snapshot_source(pre_import);
-                    let status = python_turn::call_turn(&mut store, &instance, &source);
+                    let source = turn::snapshot_source(pre_import);
+                    let status = turn::call_turn(&mut store, &instance, &source);
                     if !matches!(status, Ok(0)) {
                         let (err, _) = stderr.take();
                         return Err(SandboxError::Snapshot(format!(
@@ -192,7 +193,7 @@ fn snapshot_key(installed: &Installed, stdlib_dir: &Path, pre_import: &[String])
     let parts = [
         pin.as_str(),
         &stdlib_id,
-        python_turn::boot_source(),
+        turn::boot_source(),
         &pre_import.join("\n"),
         env!("CARGO_PKG_VERSION"),
     ];

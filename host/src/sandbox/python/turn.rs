@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use wasmtime::{Instance, Store};
 
-use super::TaskState;
+use crate::sandbox::TaskState;
 
 /// Defines what the snapshot's turn and every task's turn call.
-const BOOT: &str = include_str!("../../../guest-sdk/python/boot.py");
+const BOOT: &str = include_str!("../../../../guest-sdk/python/boot.py");
 
 /// The source of the turn that prepares a snapshot.
 pub fn snapshot_source(pre_import: &[String]) -> String {

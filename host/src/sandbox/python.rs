@@ -1,0 +1,69 @@
+//! Python tasks. A wasm task's module runs as it is; a Python task runs in
+//! the pinned CPython runtime, which needs more before its first task: a
+//! snapshot with the interpreter started and the common modules imported
+//! (so a task does not pay seconds for `import pandas`), the `sandrun`
+//! helper added to its standard library, and a way in for each task's code
+//! through the interpreter's `turn` export. The files this leaves in the
+//! data directory are cleaned up here too, once a newer pin replaces them.
+
+mod guest_sdk;
+pub(super) mod snapshot;
+pub(super) mod turn;
+mod unused;
+
+use std::path::PathBuf;
+
+use super::engine::module_cache::sha256_hex;
+use super::{Entry, Prepared, Sandbox, SandboxError};
+use crate::progress::Progress;
+use crate::runtime::Installed;
+
+/// The loaded runtime, shared by every Python task.
+pub(super) struct PythonRuntime {
+    pub(super) prepared: Prepared,
+    pub(super) installed: Installed,
+    /// Preopened as the standard library: the runtime's own, plus `sandrun.py`.
+    pub(super) stdlib_dir: PathBuf,
+}
+
+impl Sandbox {
+    /// Load the Python runtime with `pre_import` (or, if `None`, its
+    /// manifest's list) imported in its snapshot, making and compiling the
+    /// snapshot on the machine's first use. Tasks for Python fail with
+    /// [`TaskError::RuntimeNotLoaded`] until then.
+    ///
+    /// [`TaskError::RuntimeNotLoaded`]: super::TaskError::RuntimeNotLoaded
+    pub fn load_python(
+        &self,
+        installed: &Installed,
+        pre_import: Option<&[String]>,
+        progress: &dyn Progress,
+    ) -> Result<(), SandboxError> {
+        let pre_import = pre_import.unwrap_or(&installed.manifest.guest.pre_import);
+        if self.python.get().is_some() {
+            return Ok(());
+        }
+        let path = self.python_snapshot(installed, pre_import, progress)?;
+        let stdlib_dir = guest_sdk::stdlib_with_helper(installed, &self.guest_sdk_dir)?;
+        let wasm = std::fs::read(&path).map_err(|source| SandboxError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let what = format!("the {} runtime's snapshot", installed.manifest.name);
+        let module = self
+            .cache
+            .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
+        let prepared = self.prepare_as(&module, Entry::Turn)?;
+        let _ = self.python.set(PythonRuntime {
+            prepared,
+            installed: installed.clone(),
+            stdlib_dir,
+        });
+        Ok(())
+    }
+
+    /// Whether Python tasks can run.
+    pub fn python_loaded(&self) -> bool {
+        self.python.get().is_some()
+    }
+}
