@@ -7,23 +7,14 @@
 //! threads do not. A worker process also bounds what a crash takes with it:
 //! one task, which is retried, never the server.
 
-mod child;
 mod executor;
-mod frame;
-mod job;
-mod pipe_hooks;
-mod pool;
-mod protocol;
-mod serve;
-mod supervisor;
-mod threads;
+mod wire;
+mod worker_process;
 
 use serde::{Deserialize, Serialize};
 
-pub use executor::Executor;
-pub use pool::{WorkerPool, WorkerSpawn};
-pub use serve::serve;
-pub use threads::TaskThreads;
+pub use executor::{Executor, TaskThreads, WorkerPool, WorkerSpawn};
+pub use worker_process::serve;
 
 use crate::sandbox::TaskError;
 

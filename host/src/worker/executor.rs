@@ -3,9 +3,15 @@ use std::sync::Arc;
 use sandrun_api::TaskResult;
 use tokio::sync::mpsc;
 
-use super::job::{Job, hand_over};
-use super::threads::TaskThreads;
-use super::{RunError, WorkerPool};
+mod slot_job;
+mod task_threads;
+mod worker_pool;
+
+use slot_job::{Job, hand_over};
+pub use task_threads::TaskThreads;
+pub use worker_pool::{WorkerPool, WorkerSpawn};
+
+use super::RunError;
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
 
 /// Runs the scheduler's tasks, one way or the other.

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::AbortHandle;
 
-use super::job::Job;
-use super::supervisor;
+mod child;
+mod supervisor;
+
+use super::slot_job::Job;
 use crate::sandbox::LimitPolicy;
 
 /// How to start the worker processes, and how many.

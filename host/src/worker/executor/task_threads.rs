@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::RunError;
-use super::job::Job;
+use super::slot_job::Job;
 use crate::sandbox::{Sandbox, task_thread};
+use crate::worker::RunError;
 
 #[derive(Debug)]
 pub struct TaskThreads {

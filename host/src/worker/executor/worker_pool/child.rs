@@ -14,13 +14,13 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
-use super::RunError;
-use super::frame::{self, FrameError};
-use super::job::Job;
-use super::pool::WorkerSpawn;
-use super::protocol::{FromWorker, JobId, Json, KvAnswer, KvRequest, ToWorker, WireTask};
+use super::WorkerSpawn;
 use crate::home::HOME_ENV;
 use crate::sandbox::{KvStore, LimitPolicy, Source, TaskHooks};
+use crate::worker::RunError;
+use crate::worker::executor::slot_job::Job;
+use crate::worker::wire::frame::{self, FrameError};
+use crate::worker::wire::{FromWorker, JobId, Json, KvAnswer, KvRequest, ToWorker, WireTask};
 
 /// How often a running job's cancel handle is looked at.
 const CANCEL_POLL: Duration = Duration::from_millis(5);

@@ -11,10 +11,13 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
+mod pipe_hooks;
+
+use pipe_hooks::{KvReplies, Pipe, PipeHooks};
+
 use super::RunError;
-use super::frame::{self, FrameError};
-use super::pipe_hooks::{KvReplies, Pipe, PipeHooks};
-use super::protocol::{FromWorker, JobId, ToWorker, WireResult};
+use super::wire::frame::{self, FrameError};
+use super::wire::{FromWorker, JobId, ToWorker, WireResult};
 use crate::home::Home;
 use crate::progress::Silent;
 use crate::runtime;

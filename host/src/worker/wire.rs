@@ -13,6 +13,8 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+pub mod frame;
+
 use super::RunError;
 use crate::sandbox::{LimitPolicy, Source, Stream, Task, WasmModule};
 

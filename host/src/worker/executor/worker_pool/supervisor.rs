@@ -11,10 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::RunError;
 use super::child::{ChildError, WorkerChild};
-use super::pool::{Queue, WorkerSpawn};
+use super::{Queue, WorkerSpawn};
 use crate::sandbox::LimitPolicy;
+use crate::worker::RunError;
 
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_secs(30);

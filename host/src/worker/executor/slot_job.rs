@@ -6,8 +6,8 @@ use std::sync::Arc;
 use sandrun_api::TaskResult;
 use tokio::sync::{mpsc, oneshot};
 
-use super::RunError;
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
+use crate::worker::RunError;
 
 pub struct Job {
     pub task: Task,

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use sandrun_api::LogLine;
 use serde_json::Value;
 
-use super::frame::{self, FrameError};
-use super::protocol::{FromWorker, JobId, Json, KvAnswer, KvRequest};
 use crate::sandbox::{KvError, KvStore, Stream, TaskHooks};
+use crate::worker::wire::frame::{self, FrameError};
+use crate::worker::wire::{FromWorker, JobId, Json, KvAnswer, KvRequest};
 
 /// The server's answers to key-value requests, by job.
 pub type KvReplies = (JobId, Result<KvAnswer, String>);
