@@ -11,7 +11,7 @@ use slot_job::{Job, hand_over};
 pub use task_threads::TaskThreads;
 pub use worker_pool::{WorkerPool, WorkerSpawn};
 
-use super::RunError;
+use super::run_error::RunError;
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
 
 /// Runs the scheduler's tasks, one way or the other.

@@ -15,12 +15,15 @@ use serde_json::Value;
 
 pub mod frame;
 
-use super::RunError;
+use super::run_error::RunError;
 use crate::sandbox::{LimitPolicy, Source, Stream, Task, WasmModule};
 
 /// Which task a message is about, so that a late message of an ended task
 /// is recognised and dropped.
 pub type JobId = u64;
+
+/// The server's answer to a job's key-value request, with the job it is for.
+pub type KvReply = (JobId, Result<KvAnswer, String>);
 
 /// Server to worker.
 #[derive(Debug, Serialize, Deserialize)]

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 
 mod pipe_hooks;
 
-use pipe_hooks::{KvReplies, Pipe, PipeHooks};
+use pipe_hooks::{Pipe, PipeHooks};
 
-use super::RunError;
+use super::run_error::RunError;
 use super::wire::frame::{self, FrameError};
-use super::wire::{FromWorker, JobId, ToWorker, WireResult};
+use super::wire::{FromWorker, JobId, KvReply, ToWorker, WireResult};
 use crate::home::Home;
 use crate::progress::Silent;
 use crate::runtime;
@@ -108,7 +108,7 @@ fn read_commands(
     input: &mut impl Read,
     pipe: &Pipe,
     jobs: &mpsc::Sender<Job>,
-    kv_answers: &mpsc::Sender<KvReplies>,
+    kv_answers: &mpsc::Sender<KvReply>,
 ) -> Result<(), ServeError> {
     // The latest job's cancel handle; a cancel for an older job finds a
     // different id and is dropped.
@@ -147,7 +147,7 @@ fn read_commands(
     }
 }
 
-fn run_jobs(sandbox: &Sandbox, queued: Receiver<Job>, pipe: &Arc<Pipe>, kv: Receiver<KvReplies>) {
+fn run_jobs(sandbox: &Sandbox, queued: Receiver<Job>, pipe: &Arc<Pipe>, kv: Receiver<KvReply>) {
     let kv = Arc::new(Mutex::new(kv));
     for (job, task, cancel) in queued {
         let hooks = Arc::new(PipeHooks::new(job, pipe.clone(), kv.clone()));

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use sandrun_api::TaskResult;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
-use crate::worker::RunError;
+use crate::worker::run_error::RunError;
 
 pub struct Job {
     pub task: Task,
@@ -21,6 +21,30 @@ impl std::fmt::Debug for Job {
         f.debug_struct("Job")
             .field("task", &self.task)
             .finish_non_exhaustive()
+    }
+}
+
+/// The jobs waiting for a free slot; each slot takes them one at a time.
+#[derive(Clone)]
+pub struct Queue(Arc<Mutex<mpsc::Receiver<Job>>>);
+
+/// Where jobs are handed in, and where `slots` take them from. Handing in
+/// waits while `slots` jobs are already waiting.
+pub fn channel(slots: usize) -> (mpsc::Sender<Job>, Queue) {
+    let (jobs, queue) = mpsc::channel(slots.max(1));
+    (jobs, Queue(Arc::new(Mutex::new(queue))))
+}
+
+impl Queue {
+    /// The next job, once this slot's turn comes; `None` when the executor
+    /// is gone.
+    pub async fn next(&self) -> Option<Job> {
+        self.0.lock().await.recv().await
+    }
+
+    /// [`Queue::next`], for a slot on a thread of its own.
+    pub fn blocking_next(&self) -> Option<Job> {
+        self.0.blocking_lock().blocking_recv()
     }
 }
 

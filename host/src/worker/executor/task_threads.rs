@@ -4,13 +4,13 @@
 
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::slot_job::Job;
+use super::slot_job::{self, Job};
 use crate::sandbox::{Sandbox, task_thread};
-use crate::worker::RunError;
+use crate::worker::run_error::RunError;
 
 #[derive(Debug)]
 pub struct TaskThreads {
@@ -21,17 +21,14 @@ pub struct TaskThreads {
 impl TaskThreads {
     /// Start `count` threads running tasks in `sandbox`.
     pub fn start(sandbox: Arc<Sandbox>, count: usize) -> io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>(count.max(1));
-        let queue = Arc::new(Mutex::new(queue));
+        let (jobs, queue) = slot_job::channel(count);
         for index in 0..count.max(1) {
             let (sandbox, queue) = (sandbox.clone(), queue.clone());
             task_thread::spawn(&format!("sandrun-slot-{index}"), move || {
                 loop {
-                    let next = queue
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .blocking_recv();
-                    let Some(job) = next else { return };
+                    let Some(job) = queue.blocking_next() else {
+                        return;
+                    };
                     let ran = catch_unwind(AssertUnwindSafe(|| {
                         sandbox.run_with(&job.task, &job.cancel, job.hooks.clone())
                     }));

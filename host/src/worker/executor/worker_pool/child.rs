@@ -5,6 +5,7 @@
 //! back as a [`ChildError`], never as a task result, so the task is retried.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,16 +15,29 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
-use super::WorkerSpawn;
 use crate::home::HOME_ENV;
 use crate::sandbox::{KvStore, LimitPolicy, Source, TaskHooks};
-use crate::worker::RunError;
 use crate::worker::executor::slot_job::Job;
+use crate::worker::run_error::RunError;
 use crate::worker::wire::frame::{self, FrameError};
-use crate::worker::wire::{FromWorker, JobId, Json, KvAnswer, KvRequest, ToWorker, WireTask};
+use crate::worker::wire::{
+    FromWorker, JobId, Json, KvAnswer, KvReply, KvRequest, ToWorker, WireTask,
+};
 
 /// How often a running job's cancel handle is looked at.
 const CANCEL_POLL: Duration = Duration::from_millis(5);
+
+/// How to start the worker processes, and how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSpawn {
+    /// The `sandrun` binary.
+    pub program: PathBuf,
+    /// The data directory the workers share with the server.
+    pub home: PathBuf,
+    pub count: usize,
+    /// The snapshot's pre-import list, as the server loaded it.
+    pub pre_import: Option<Vec<String>>,
+}
 
 /// Why a worker process can take no more jobs.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +56,6 @@ pub enum ChildError {
     #[error("the worker process sent {0} out of turn")]
     OutOfTurn(&'static str),
 }
-
-type KvReply = (JobId, Result<KvAnswer, String>);
 
 #[derive(Debug)]
 pub struct WorkerChild {

@@ -11,10 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::child::{ChildError, WorkerChild};
-use super::{Queue, WorkerSpawn};
+use super::child::{ChildError, WorkerChild, WorkerSpawn};
 use crate::sandbox::LimitPolicy;
-use crate::worker::RunError;
+use crate::worker::executor::slot_job::Queue;
+use crate::worker::run_error::RunError;
 
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_secs(30);
@@ -53,7 +53,7 @@ async fn serve_jobs(child: &mut WorkerChild, queue: &Queue) -> Option<(ChildErro
     loop {
         let job = tokio::select! {
             error = child.idle_failure() => return Some((error, finished_any)),
-            job = async { queue.lock().await.recv().await } => job?,
+            job = queue.next() => job?,
         };
         match child.run(&job).await {
             Ok(outcome) => {
@@ -76,7 +76,7 @@ async fn fail_jobs_for(delay: Duration, queue: &Queue, error: &ChildError) -> bo
     loop {
         let job = tokio::select! {
             () = &mut deadline => return true,
-            job = async { queue.lock().await.recv().await } => job,
+            job = queue.next() => job,
         };
         let Some(job) = job else { return false };
         job.answer(Err(RunError::Infrastructure(format!(
