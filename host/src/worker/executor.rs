@@ -7,7 +7,7 @@ mod slot_job;
 mod task_threads;
 mod worker_pool;
 
-use slot_job::{Job, hand_over};
+use slot_job::{SlotJob, hand_over};
 pub use task_threads::TaskThreads;
 pub use worker_pool::{WorkerPool, WorkerSpawn};
 
@@ -34,7 +34,7 @@ impl Executor {
         hand_over(self.jobs(), task, cancel, hooks).await
     }
 
-    fn jobs(&self) -> &mpsc::Sender<Job> {
+    fn jobs(&self) -> &mpsc::Sender<SlotJob> {
         match self {
             Executor::InProcess(threads) => threads.jobs(),
             Executor::Workers(pool) => pool.jobs(),

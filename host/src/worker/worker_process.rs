@@ -68,12 +68,12 @@ pub fn serve(home: &Home) -> Result<(), ServeError> {
     pipe.send(&FromWorker::Ready)?;
     tracing::debug!("worker ready");
 
-    let (jobs, queued) = mpsc::channel();
+    let (jobs, received) = mpsc::channel();
     let (kv_answers, kv_replies) = mpsc::channel();
     let runner_pipe = pipe.clone();
     // Jobs run on this one thread, which has room for the guest's stack.
     task_thread::spawn("sandrun-job", move || {
-        run_jobs(&sandbox, queued, &runner_pipe, kv_replies)
+        run_jobs(&sandbox, received, &runner_pipe, kv_replies)
     })
     .map_err(ServeError::Thread)?;
     read_commands(&mut input, &pipe, &jobs, &kv_answers)
@@ -102,12 +102,12 @@ fn load(
     Ok(sandbox)
 }
 
-type Job = (JobId, Task, CancelHandle);
+type ReceivedJob = (JobId, Task, CancelHandle);
 
 fn read_commands(
     input: &mut impl Read,
     pipe: &Pipe,
-    jobs: &mpsc::Sender<Job>,
+    jobs: &mpsc::Sender<ReceivedJob>,
     kv_answers: &mpsc::Sender<KvReply>,
 ) -> Result<(), ServeError> {
     // The latest job's cancel handle; a cancel for an older job finds a
@@ -147,9 +147,14 @@ fn read_commands(
     }
 }
 
-fn run_jobs(sandbox: &Sandbox, queued: Receiver<Job>, pipe: &Arc<Pipe>, kv: Receiver<KvReply>) {
+fn run_jobs(
+    sandbox: &Sandbox,
+    received: Receiver<ReceivedJob>,
+    pipe: &Arc<Pipe>,
+    kv: Receiver<KvReply>,
+) {
     let kv = Arc::new(Mutex::new(kv));
-    for (job, task, cancel) in queued {
+    for (job, task, cancel) in received {
         let hooks = Arc::new(PipeHooks::new(job, pipe.clone(), kv.clone()));
         let outcome = sandbox
             .run_with(&task, &cancel, hooks)

@@ -9,16 +9,16 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
 use crate::worker::run_error::RunError;
 
-pub struct Job {
+pub struct SlotJob {
     pub task: Task,
     pub cancel: CancelHandle,
     pub hooks: Arc<dyn TaskHooks>,
     answer: oneshot::Sender<Result<TaskResult, RunError>>,
 }
 
-impl std::fmt::Debug for Job {
+impl std::fmt::Debug for SlotJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job")
+        f.debug_struct("SlotJob")
             .field("task", &self.task)
             .finish_non_exhaustive()
     }
@@ -26,33 +26,33 @@ impl std::fmt::Debug for Job {
 
 /// The jobs waiting for a free slot; each slot takes them one at a time.
 #[derive(Clone)]
-pub struct Queue(Arc<Mutex<mpsc::Receiver<Job>>>);
+pub struct WaitingJobs(Arc<Mutex<mpsc::Receiver<SlotJob>>>);
 
 /// Where jobs are handed in, and where `slots` take them from. Handing in
 /// waits while `slots` jobs are already waiting.
-pub fn channel(slots: usize) -> (mpsc::Sender<Job>, Queue) {
-    let (jobs, queue) = mpsc::channel(slots.max(1));
-    (jobs, Queue(Arc::new(Mutex::new(queue))))
+pub fn channel(slots: usize) -> (mpsc::Sender<SlotJob>, WaitingJobs) {
+    let (jobs, waiting) = mpsc::channel(slots.max(1));
+    (jobs, WaitingJobs(Arc::new(Mutex::new(waiting))))
 }
 
-impl Queue {
+impl WaitingJobs {
     /// The next job, once this slot's turn comes; `None` when the executor
     /// is gone.
-    pub async fn next(&self) -> Option<Job> {
+    pub async fn next(&self) -> Option<SlotJob> {
         self.0.lock().await.recv().await
     }
 
-    /// [`Queue::next`], for a slot on a thread of its own.
-    pub fn blocking_next(&self) -> Option<Job> {
+    /// [`WaitingJobs::next`], for a slot on a thread of its own.
+    pub fn blocking_next(&self) -> Option<SlotJob> {
         self.0.blocking_lock().blocking_recv()
     }
 }
 
-impl Job {
+impl SlotJob {
     pub fn answer(self, outcome: Result<TaskResult, RunError>) {
         // Let go of the task and its hooks (which hold the database) before
         // the scheduler hears of the end: by then nothing of the run is left.
-        let Job {
+        let SlotJob {
             task,
             cancel,
             hooks,
@@ -66,13 +66,13 @@ impl Job {
 
 /// Hand `task` to whoever takes jobs from `jobs`, and wait for its end.
 pub async fn hand_over(
-    jobs: &mpsc::Sender<Job>,
+    jobs: &mpsc::Sender<SlotJob>,
     task: Task,
     cancel: CancelHandle,
     hooks: Arc<dyn TaskHooks>,
 ) -> Result<TaskResult, RunError> {
     let (answer, answered) = oneshot::channel();
-    let job = Job {
+    let job = SlotJob {
         task,
         cancel,
         hooks,

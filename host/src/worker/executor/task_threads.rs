@@ -8,25 +8,25 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::slot_job::{self, Job};
+use super::slot_job::{self, SlotJob};
 use crate::sandbox::{Sandbox, task_thread};
 use crate::worker::run_error::RunError;
 
 #[derive(Debug)]
 pub struct TaskThreads {
     /// Closed when dropped, which ends the threads.
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<SlotJob>,
 }
 
 impl TaskThreads {
     /// Start `count` threads running tasks in `sandbox`.
     pub fn start(sandbox: Arc<Sandbox>, count: usize) -> io::Result<Self> {
-        let (jobs, queue) = slot_job::channel(count);
+        let (jobs, waiting) = slot_job::channel(count);
         for index in 0..count.max(1) {
-            let (sandbox, queue) = (sandbox.clone(), queue.clone());
+            let (sandbox, waiting) = (sandbox.clone(), waiting.clone());
             task_thread::spawn(&format!("sandrun-slot-{index}"), move || {
                 loop {
-                    let Some(job) = queue.blocking_next() else {
+                    let Some(job) = waiting.blocking_next() else {
                         return;
                     };
                     let ran = catch_unwind(AssertUnwindSafe(|| {
@@ -43,7 +43,7 @@ impl TaskThreads {
     }
 
     /// Where the threads take their jobs from.
-    pub fn jobs(&self) -> &mpsc::Sender<Job> {
+    pub fn jobs(&self) -> &mpsc::Sender<SlotJob> {
         &self.jobs
     }
 }

@@ -1,5 +1,5 @@
-//! The server's worker processes behind one queue: a task goes to whichever
-//! worker is free, and waits in the queue while none is.
+//! The server's worker processes behind one channel of waiting jobs: a task
+//! goes to whichever worker is free, and waits while none is.
 
 use std::sync::Arc;
 
@@ -11,12 +11,12 @@ mod supervisor;
 
 pub use child::WorkerSpawn;
 
-use super::slot_job::{self, Job};
+use super::slot_job::{self, SlotJob};
 use crate::sandbox::LimitPolicy;
 
 #[derive(Debug)]
 pub struct WorkerPool {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<SlotJob>,
     supervisors: Vec<AbortHandle>,
 }
 
@@ -24,7 +24,7 @@ impl WorkerPool {
     /// Start `spawn.count` supervised workers enforcing `policy`. They start
     /// in the background; a task waits for one that is ready.
     pub fn start(spawn: WorkerSpawn, policy: LimitPolicy) -> Self {
-        let (jobs, queue) = slot_job::channel(spawn.count);
+        let (jobs, waiting) = slot_job::channel(spawn.count);
         let spawn = Arc::new(spawn);
         let supervisors = (0..spawn.count)
             .map(|index| {
@@ -32,7 +32,7 @@ impl WorkerPool {
                     index,
                     spawn.clone(),
                     policy,
-                    queue.clone(),
+                    waiting.clone(),
                 ))
                 .abort_handle()
             })
@@ -41,7 +41,7 @@ impl WorkerPool {
     }
 
     /// Where the pool takes its jobs from.
-    pub fn jobs(&self) -> &mpsc::Sender<Job> {
+    pub fn jobs(&self) -> &mpsc::Sender<SlotJob> {
         &self.jobs
     }
 }

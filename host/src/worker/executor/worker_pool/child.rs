@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::home::HOME_ENV;
 use crate::sandbox::{KvStore, LimitPolicy, Source, TaskHooks};
-use crate::worker::executor::slot_job::Job;
+use crate::worker::executor::slot_job::SlotJob;
 use crate::worker::run_error::RunError;
 use crate::worker::wire::frame::{self, FrameError};
 use crate::worker::wire::{
@@ -119,7 +119,7 @@ impl WorkerChild {
 
     /// Run `job` to its end. `Err` means the process is lost, and the job
     /// with it.
-    pub async fn run(&mut self, job: &Job) -> Result<Result<TaskResult, RunError>, ChildError> {
+    pub async fn run(&mut self, job: &SlotJob) -> Result<Result<TaskResult, RunError>, ChildError> {
         let id = self.next_job;
         self.next_job += 1;
         let send_module = match &job.task.source {
