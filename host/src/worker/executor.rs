@@ -1,3 +1,9 @@
+//! The server's side of running a task. The scheduler sees one
+//! [`Executor`] whatever `--workers` says; behind it, slots (task threads
+//! of the server, or supervisors of worker processes) take each task as a
+//! `SlotJob` from one channel, so a task waits the same way for a free slot
+//! of either kind.
+
 use std::sync::Arc;
 
 use sandrun_api::TaskResult;

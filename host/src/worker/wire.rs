@@ -1,4 +1,7 @@
-//! The messages between the server and a worker process.
+//! The messages between the server and a worker process, framed by
+//! [`frame`] on the worker's stdin and stdout. Both sides build on this
+//! module and on nothing of each other, so both ends of the pipe write and
+//! read the very same types.
 //!
 //! postcard keeps module bytes, stdin and files as raw bytes instead of
 //! JSON arrays of numbers. The API types that lean on JSON (optional fields

@@ -1,5 +1,5 @@
 //! The `sandrun worker` process: one sandbox, jobs from stdin, events and
-//! results to stdout, its log on stderr.
+//! results to stdout, its log on stderr. Nothing here runs in the server.
 //!
 //! The main thread only reads the pipe, so a cancel or a key-value answer
 //! reaches a running job at once; jobs run one at a time on a thread of

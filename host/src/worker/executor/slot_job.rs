@@ -1,5 +1,7 @@
 //! A task on its way to whatever runs it (a worker process's supervisor or
-//! a task thread), and where its end is reported.
+//! a task thread), and where its end is reported; and the channel such jobs
+//! wait in for a free slot. Both kinds of slot use it, so neither depends
+//! on the other.
 
 use std::sync::Arc;
 
@@ -9,6 +11,8 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
 use crate::worker::run_error::RunError;
 
+/// One task handed to an executor slot, with what it reports to and where
+/// its end is answered.
 pub struct SlotJob {
     pub task: Task,
     pub cancel: CancelHandle,

@@ -1,5 +1,6 @@
 //! The server's worker processes behind one channel of waiting jobs: a task
-//! goes to whichever worker is free, and waits while none is.
+//! goes to whichever worker is free, and waits while none is. Each worker
+//! has a supervisor, which holds the server's handle on its process.
 
 use std::sync::Arc;
 
