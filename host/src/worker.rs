@@ -6,52 +6,21 @@
 //! down the TLBs of all the process's threads. A process per core scales;
 //! threads do not. A worker process also bounds what a crash takes with it:
 //! one task, which is retried, never the server.
+//!
+//! The two processes' code is kept apart:
+//! - `executor` runs in the server: the [`Executor`] the scheduler hands
+//!   each task to, and behind it the task threads or the pool of worker
+//!   processes;
+//! - `worker_process` runs inside `sandrun worker`;
+//! - `wire` is what the two say over the worker's stdin and stdout, the one
+//!   module both sides build on;
+//! - [`RunError`] is how a run failed, whichever way it ran.
 
-mod child;
 mod executor;
-mod frame;
-mod job;
-mod pipe_hooks;
-mod pool;
-mod protocol;
-mod serve;
-mod supervisor;
-mod threads;
+mod run_error;
+mod wire;
+mod worker_process;
 
-use serde::{Deserialize, Serialize};
-
-pub use executor::Executor;
-pub use pool::{WorkerPool, WorkerSpawn};
-pub use serve::serve;
-pub use threads::TaskThreads;
-
-use crate::sandbox::TaskError;
-
-/// Why a task produced no result. The split decides its fate: the scheduler
-/// retries infrastructure failures and fails the task for the others.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-pub enum RunError {
-    /// The machine failed, not the task: a worker died, a thread or
-    /// directory could not be made.
-    #[error("{0}")]
-    Infrastructure(String),
-    /// The task can never run as asked.
-    #[error("{0}")]
-    Refused(String),
-}
-
-impl From<TaskError> for RunError {
-    fn from(error: TaskError) -> Self {
-        let message = error.to_string();
-        match error {
-            TaskError::Workspace(_)
-            | TaskError::Thread(_)
-            | TaskError::Sandbox(_)
-            | TaskError::RuntimeNotLoaded(_) => RunError::Infrastructure(message),
-            TaskError::Limit(_)
-            | TaskError::BadInputName { .. }
-            | TaskError::NulByte { .. }
-            | TaskError::BadEnvName(_) => RunError::Refused(message),
-        }
-    }
-}
+pub use executor::{Executor, TaskThreads, WorkerPool, WorkerSpawn};
+pub use run_error::RunError;
+pub use worker_process::serve;

@@ -1,11 +1,23 @@
+//! The server's side of running a task. The scheduler sees one
+//! [`Executor`] whatever `--workers` says; behind it, slots (task threads
+//! of the server, or supervisors of worker processes) take each task as a
+//! `SlotJob` from one channel, so a task waits the same way for a free slot
+//! of either kind.
+
 use std::sync::Arc;
 
 use sandrun_api::TaskResult;
 use tokio::sync::mpsc;
 
-use super::job::{Job, hand_over};
-use super::threads::TaskThreads;
-use super::{RunError, WorkerPool};
+mod slot_job;
+mod task_threads;
+mod worker_pool;
+
+use slot_job::{SlotJob, hand_over};
+pub use task_threads::TaskThreads;
+pub use worker_pool::{WorkerPool, WorkerSpawn};
+
+use super::run_error::RunError;
 use crate::sandbox::{CancelHandle, Task, TaskHooks};
 
 /// Runs the scheduler's tasks, one way or the other.
@@ -28,7 +40,7 @@ impl Executor {
         hand_over(self.jobs(), task, cancel, hooks).await
     }
 
-    fn jobs(&self) -> &mpsc::Sender<Job> {
+    fn jobs(&self) -> &mpsc::Sender<SlotJob> {
         match self {
             Executor::InProcess(threads) => threads.jobs(),
             Executor::Workers(pool) => pool.jobs(),

@@ -1,4 +1,7 @@
-//! The messages between the server and a worker process.
+//! The messages between the server and a worker process, framed by
+//! [`frame`] on the worker's stdin and stdout. Both sides build on this
+//! module and on nothing of each other, so both ends of the pipe write and
+//! read the very same types.
 //!
 //! postcard keeps module bytes, stdin and files as raw bytes instead of
 //! JSON arrays of numbers. The API types that lean on JSON (optional fields
@@ -13,12 +16,17 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::RunError;
+pub mod frame;
+
+use super::run_error::RunError;
 use crate::sandbox::{LimitPolicy, Source, Stream, Task, WasmModule};
 
 /// Which task a message is about, so that a late message of an ended task
 /// is recognised and dropped.
 pub type JobId = u64;
+
+/// The server's answer to a job's key-value request, with the job it is for.
+pub type KvReply = (JobId, Result<KvAnswer, String>);
 
 /// Server to worker.
 #[derive(Debug, Serialize, Deserialize)]

@@ -11,12 +11,9 @@ use std::sync::{Arc, Mutex};
 use sandrun_api::LogLine;
 use serde_json::Value;
 
-use super::frame::{self, FrameError};
-use super::protocol::{FromWorker, JobId, Json, KvAnswer, KvRequest};
 use crate::sandbox::{KvError, KvStore, Stream, TaskHooks};
-
-/// The server's answers to key-value requests, by job.
-pub type KvReplies = (JobId, Result<KvAnswer, String>);
+use crate::worker::wire::frame::{self, FrameError};
+use crate::worker::wire::{FromWorker, JobId, Json, KvAnswer, KvReply, KvRequest};
 
 /// The worker's end of the pipe to the server. Messages are written whole
 /// under a lock, since the job thread and the guest's output share it.
@@ -56,7 +53,7 @@ pub struct PipeHooks {
 }
 
 impl PipeHooks {
-    pub fn new(job: JobId, pipe: Arc<Pipe>, replies: Arc<Mutex<Receiver<KvReplies>>>) -> Self {
+    pub fn new(job: JobId, pipe: Arc<Pipe>, replies: Arc<Mutex<Receiver<KvReply>>>) -> Self {
         PipeHooks {
             job,
             kv: PipeKv {
@@ -101,7 +98,7 @@ impl TaskHooks for PipeHooks {
 struct PipeKv {
     job: JobId,
     pipe: Arc<Pipe>,
-    replies: Arc<Mutex<Receiver<KvReplies>>>,
+    replies: Arc<Mutex<Receiver<KvReply>>>,
 }
 
 impl PipeKv {

@@ -11,22 +11,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::RunError;
-use super::child::{ChildError, WorkerChild};
-use super::pool::{Queue, WorkerSpawn};
+use super::child::{ChildError, WorkerChild, WorkerSpawn};
 use crate::sandbox::LimitPolicy;
+use crate::worker::executor::slot_job::WaitingJobs;
+use crate::worker::run_error::RunError;
 
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_secs(30);
 
-pub async fn supervise(index: usize, spawn: Arc<WorkerSpawn>, policy: LimitPolicy, queue: Queue) {
+pub async fn supervise(
+    index: usize,
+    spawn: Arc<WorkerSpawn>,
+    policy: LimitPolicy,
+    waiting: WaitingJobs,
+) {
     // Consecutive lives that ended without finishing a job.
     let mut failures = 0u32;
     loop {
         let delay = match WorkerChild::start(&spawn, &policy).await {
             Ok(mut child) => {
                 tracing::debug!(worker = index, pid = child.pid(), "worker process ready");
-                let Some((error, finished_any)) = serve_jobs(&mut child, &queue).await else {
+                let Some((error, finished_any)) = serve_jobs(&mut child, &waiting).await else {
                     return;
                 };
                 failures = if finished_any { 0 } else { failures + 1 };
@@ -36,7 +41,7 @@ pub async fn supervise(index: usize, spawn: Arc<WorkerSpawn>, policy: LimitPolic
             Err(error) => {
                 failures += 1;
                 tracing::error!(worker = index, %error, "worker process failed to start");
-                if !fail_jobs_for(restart_delay(failures), &queue, &error).await {
+                if !fail_jobs_for(restart_delay(failures), &waiting, &error).await {
                     return;
                 }
                 continue;
@@ -48,12 +53,12 @@ pub async fn supervise(index: usize, spawn: Arc<WorkerSpawn>, policy: LimitPolic
 
 /// Give `child` jobs until it is lost; answers why, and whether it finished
 /// any job. `None` when the pool has closed.
-async fn serve_jobs(child: &mut WorkerChild, queue: &Queue) -> Option<(ChildError, bool)> {
+async fn serve_jobs(child: &mut WorkerChild, waiting: &WaitingJobs) -> Option<(ChildError, bool)> {
     let mut finished_any = false;
     loop {
         let job = tokio::select! {
             error = child.idle_failure() => return Some((error, finished_any)),
-            job = async { queue.lock().await.recv().await } => job?,
+            job = waiting.next() => job?,
         };
         match child.run(&job).await {
             Ok(outcome) => {
@@ -70,13 +75,13 @@ async fn serve_jobs(child: &mut WorkerChild, queue: &Queue) -> Option<(ChildErro
 
 /// Until `delay` passes, answer the jobs this worker would have run with
 /// the reason it cannot. Answers whether the pool is still open.
-async fn fail_jobs_for(delay: Duration, queue: &Queue, error: &ChildError) -> bool {
+async fn fail_jobs_for(delay: Duration, waiting: &WaitingJobs, error: &ChildError) -> bool {
     let deadline = tokio::time::sleep(delay);
     tokio::pin!(deadline);
     loop {
         let job = tokio::select! {
             () = &mut deadline => return true,
-            job = async { queue.lock().await.recv().await } => job,
+            job = waiting.next() => job,
         };
         let Some(job) = job else { return false };
         job.answer(Err(RunError::Infrastructure(format!(

@@ -4,34 +4,31 @@
 
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::RunError;
-use super::job::Job;
+use super::slot_job::{self, SlotJob};
 use crate::sandbox::{Sandbox, task_thread};
+use crate::worker::run_error::RunError;
 
 #[derive(Debug)]
 pub struct TaskThreads {
     /// Closed when dropped, which ends the threads.
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<SlotJob>,
 }
 
 impl TaskThreads {
     /// Start `count` threads running tasks in `sandbox`.
     pub fn start(sandbox: Arc<Sandbox>, count: usize) -> io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>(count.max(1));
-        let queue = Arc::new(Mutex::new(queue));
+        let (jobs, waiting) = slot_job::channel(count);
         for index in 0..count.max(1) {
-            let (sandbox, queue) = (sandbox.clone(), queue.clone());
+            let (sandbox, waiting) = (sandbox.clone(), waiting.clone());
             task_thread::spawn(&format!("sandrun-slot-{index}"), move || {
                 loop {
-                    let next = queue
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .blocking_recv();
-                    let Some(job) = next else { return };
+                    let Some(job) = waiting.blocking_next() else {
+                        return;
+                    };
                     let ran = catch_unwind(AssertUnwindSafe(|| {
                         sandbox.run_with(&job.task, &job.cancel, job.hooks.clone())
                     }));
@@ -46,7 +43,7 @@ impl TaskThreads {
     }
 
     /// Where the threads take their jobs from.
-    pub fn jobs(&self) -> &mpsc::Sender<Job> {
+    pub fn jobs(&self) -> &mpsc::Sender<SlotJob> {
         &self.jobs
     }
 }

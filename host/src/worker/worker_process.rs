@@ -1,5 +1,5 @@
 //! The `sandrun worker` process: one sandbox, jobs from stdin, events and
-//! results to stdout, its log on stderr.
+//! results to stdout, its log on stderr. Nothing here runs in the server.
 //!
 //! The main thread only reads the pipe, so a cancel or a key-value answer
 //! reaches a running job at once; jobs run one at a time on a thread of
@@ -11,10 +11,13 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
-use super::RunError;
-use super::frame::{self, FrameError};
-use super::pipe_hooks::{KvReplies, Pipe, PipeHooks};
-use super::protocol::{FromWorker, JobId, ToWorker, WireResult};
+mod pipe_hooks;
+
+use pipe_hooks::{Pipe, PipeHooks};
+
+use super::run_error::RunError;
+use super::wire::frame::{self, FrameError};
+use super::wire::{FromWorker, JobId, KvReply, ToWorker, WireResult};
 use crate::home::Home;
 use crate::progress::Silent;
 use crate::runtime;
@@ -65,12 +68,12 @@ pub fn serve(home: &Home) -> Result<(), ServeError> {
     pipe.send(&FromWorker::Ready)?;
     tracing::debug!("worker ready");
 
-    let (jobs, queued) = mpsc::channel();
+    let (jobs, received) = mpsc::channel();
     let (kv_answers, kv_replies) = mpsc::channel();
     let runner_pipe = pipe.clone();
     // Jobs run on this one thread, which has room for the guest's stack.
     task_thread::spawn("sandrun-job", move || {
-        run_jobs(&sandbox, queued, &runner_pipe, kv_replies)
+        run_jobs(&sandbox, received, &runner_pipe, kv_replies)
     })
     .map_err(ServeError::Thread)?;
     read_commands(&mut input, &pipe, &jobs, &kv_answers)
@@ -99,13 +102,13 @@ fn load(
     Ok(sandbox)
 }
 
-type Job = (JobId, Task, CancelHandle);
+type ReceivedJob = (JobId, Task, CancelHandle);
 
 fn read_commands(
     input: &mut impl Read,
     pipe: &Pipe,
-    jobs: &mpsc::Sender<Job>,
-    kv_answers: &mpsc::Sender<KvReplies>,
+    jobs: &mpsc::Sender<ReceivedJob>,
+    kv_answers: &mpsc::Sender<KvReply>,
 ) -> Result<(), ServeError> {
     // The latest job's cancel handle; a cancel for an older job finds a
     // different id and is dropped.
@@ -144,9 +147,14 @@ fn read_commands(
     }
 }
 
-fn run_jobs(sandbox: &Sandbox, queued: Receiver<Job>, pipe: &Arc<Pipe>, kv: Receiver<KvReplies>) {
+fn run_jobs(
+    sandbox: &Sandbox,
+    received: Receiver<ReceivedJob>,
+    pipe: &Arc<Pipe>,
+    kv: Receiver<KvReply>,
+) {
     let kv = Arc::new(Mutex::new(kv));
-    for (job, task, cancel) in queued {
+    for (job, task, cancel) in received {
         let hooks = Arc::new(PipeHooks::new(job, pipe.clone(), kv.clone()));
         let outcome = sandbox
             .run_with(&task, &cancel, hooks)

@@ -1,34 +1,23 @@
-//! The server's worker processes behind one queue: a task goes to whichever
-//! worker is free, and waits in the queue while none is.
+//! The server's worker processes behind one channel of waiting jobs: a task
+//! goes to whichever worker is free, and waits while none is. Each worker
+//! has a supervisor, which holds the server's handle on its process.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use super::job::Job;
-use super::supervisor;
+mod child;
+mod supervisor;
+
+pub use child::WorkerSpawn;
+
+use super::slot_job::{self, SlotJob};
 use crate::sandbox::LimitPolicy;
-
-/// How to start the worker processes, and how many.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerSpawn {
-    /// The `sandrun` binary.
-    pub program: PathBuf,
-    /// The data directory the workers share with the server.
-    pub home: PathBuf,
-    pub count: usize,
-    /// The snapshot's pre-import list, as the server loaded it.
-    pub pre_import: Option<Vec<String>>,
-}
-
-/// The queue the supervisors take jobs from, one at a time.
-pub type Queue = Arc<Mutex<mpsc::Receiver<Job>>>;
 
 #[derive(Debug)]
 pub struct WorkerPool {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<SlotJob>,
     supervisors: Vec<AbortHandle>,
 }
 
@@ -36,8 +25,7 @@ impl WorkerPool {
     /// Start `spawn.count` supervised workers enforcing `policy`. They start
     /// in the background; a task waits for one that is ready.
     pub fn start(spawn: WorkerSpawn, policy: LimitPolicy) -> Self {
-        let (jobs, queue) = mpsc::channel(spawn.count.max(1));
-        let queue: Queue = Arc::new(Mutex::new(queue));
+        let (jobs, waiting) = slot_job::channel(spawn.count);
         let spawn = Arc::new(spawn);
         let supervisors = (0..spawn.count)
             .map(|index| {
@@ -45,7 +33,7 @@ impl WorkerPool {
                     index,
                     spawn.clone(),
                     policy,
-                    queue.clone(),
+                    waiting.clone(),
                 ))
                 .abort_handle()
             })
@@ -54,7 +42,7 @@ impl WorkerPool {
     }
 
     /// Where the pool takes its jobs from.
-    pub fn jobs(&self) -> &mpsc::Sender<Job> {
+    pub fn jobs(&self) -> &mpsc::Sender<SlotJob> {
         &self.jobs
     }
 }

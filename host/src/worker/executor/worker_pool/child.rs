@@ -5,6 +5,7 @@
 //! back as a [`ChildError`], never as a task result, so the task is retried.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,16 +15,29 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
-use super::RunError;
-use super::frame::{self, FrameError};
-use super::job::Job;
-use super::pool::WorkerSpawn;
-use super::protocol::{FromWorker, JobId, Json, KvAnswer, KvRequest, ToWorker, WireTask};
 use crate::home::HOME_ENV;
 use crate::sandbox::{KvStore, LimitPolicy, Source, TaskHooks};
+use crate::worker::executor::slot_job::SlotJob;
+use crate::worker::run_error::RunError;
+use crate::worker::wire::frame::{self, FrameError};
+use crate::worker::wire::{
+    FromWorker, JobId, Json, KvAnswer, KvReply, KvRequest, ToWorker, WireTask,
+};
 
 /// How often a running job's cancel handle is looked at.
 const CANCEL_POLL: Duration = Duration::from_millis(5);
+
+/// How to start the worker processes, and how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSpawn {
+    /// The `sandrun` binary.
+    pub program: PathBuf,
+    /// The data directory the workers share with the server.
+    pub home: PathBuf,
+    pub count: usize,
+    /// The snapshot's pre-import list, as the server loaded it.
+    pub pre_import: Option<Vec<String>>,
+}
 
 /// Why a worker process can take no more jobs.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +56,6 @@ pub enum ChildError {
     #[error("the worker process sent {0} out of turn")]
     OutOfTurn(&'static str),
 }
-
-type KvReply = (JobId, Result<KvAnswer, String>);
 
 #[derive(Debug)]
 pub struct WorkerChild {
@@ -107,7 +119,7 @@ impl WorkerChild {
 
     /// Run `job` to its end. `Err` means the process is lost, and the job
     /// with it.
-    pub async fn run(&mut self, job: &Job) -> Result<Result<TaskResult, RunError>, ChildError> {
+    pub async fn run(&mut self, job: &SlotJob) -> Result<Result<TaskResult, RunError>, ChildError> {
         let id = self.next_job;
         self.next_job += 1;
         let send_module = match &job.task.source {
