@@ -158,15 +158,17 @@ pub struct LimitTables {
 /// A setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {}: {source}", path.display())]
+    // The cause is in the message, not a `source`: printed with its
+    // chain (`{:#}`), it would be said twice.
+    #[error("cannot read config file {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("config file {}: {source}", path.display())]
+    #[error("config file {}: {error}", path.display())]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        error: Box<toml::de::Error>,
     },
     #[error("{field}: {detail}")]
     Invalid { field: &'static str, detail: String },
@@ -299,13 +301,13 @@ fn pre_import(given: Option<Vec<String>>) -> Result<Option<Vec<String>>, ConfigE
 }
 
 fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+    toml::from_str(&text).map_err(|error| ConfigError::Parse {
         path: path.to_owned(),
-        source: Box::new(source),
+        error: Box::new(error),
     })
 }
 
