@@ -5,9 +5,9 @@
 //!
 //! Each setting is declared once, as a field of [`ServeArgs`]: clap fills
 //! it from its flag or variable, serde from the file under the same name,
-//! and [`layered!`] lays the first over the second without a line per
+//! and `layered!` lays the first over the second without a line per
 //! setting. A setting's default and its checks then live in one place,
-//! [`Settings::check`], so the three sources cannot drift apart.
+//! `Settings::check`, so the three sources cannot drift apart.
 
 mod layer;
 
