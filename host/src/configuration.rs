@@ -2,6 +2,14 @@
 //! optional TOML file, in that order of precedence, checked at start so a
 //! mistake stops the server with a clear message instead of surprising it
 //! later.
+//!
+//! Each setting is declared once, as a field of [`ServeArgs`]: clap fills
+//! it from its flag or variable, serde from the file under the same name,
+//! and `layered!` lays the first over the second without a line per
+//! setting. A setting's default and its checks then live in one place,
+//! `Settings::check`, so the three sources cannot drift apart.
+
+mod layer;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +24,7 @@ use crate::sandbox::LimitPolicy;
 use crate::server::ApiLimits;
 use crate::storage::PostgresOptions;
 use crate::worker::WorkerSpawn;
+use layer::{from_text, layered};
 
 /// Where the queue lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,115 +53,122 @@ pub struct Settings {
     pub pre_import: Option<Vec<String>>,
 }
 
-/// Flags of `sandrun serve`; each can also come from the environment or
-/// the config file.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ServeArgs {
-    /// TOML file with any of the settings below (flags and variables win)
-    #[arg(long, env = "SANDRUN_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "SANDRUN_BIND", value_name = "ADDR")]
-    pub bind: Option<SocketAddr>,
-    /// sqlite://PATH or postgres://... [default: SQLite in the data directory]
-    #[arg(long, env = "SANDRUN_DATABASE_URL", value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Accepted API key (repeat, or comma-separate in SANDRUN_API_KEYS)
-    #[arg(
-        long = "api-key",
-        env = "SANDRUN_API_KEYS",
-        value_delimiter = ',',
-        value_name = "KEY",
-        hide_env_values = true
-    )]
-    pub api_keys: Vec<String>,
-    /// Serve a non-loopback address without API keys, on purpose
-    #[arg(long)]
-    pub insecure_no_auth: bool,
-    /// Tasks run at once [default: the number of cores]
-    #[arg(long, env = "SANDRUN_SLOTS", value_name = "N")]
-    pub slots: Option<usize>,
-    /// Worker processes running tasks; 0 runs them inside the server [default: slots]
-    #[arg(long, env = "SANDRUN_WORKERS", value_name = "N")]
-    pub workers: Option<usize>,
-    /// Queued tasks beyond which submissions get 429 [default: 100000]
-    #[arg(long, env = "SANDRUN_MAX_QUEUE_DEPTH", value_name = "N")]
-    pub max_queue_depth: Option<u64>,
-    /// How long ended tasks are kept [default: 7d]
-    #[arg(long, env = "SANDRUN_RETENTION", value_name = "DURATION")]
-    pub retention: Option<humantime::Duration>,
-    /// How long running tasks may finish at shutdown [default: 30s]
-    #[arg(long, env = "SANDRUN_GRACE", value_name = "DURATION")]
-    pub grace: Option<humantime::Duration>,
-    /// How long a claim lasts unrenewed; a dead node's tasks rerun after it [default: 15s]
-    #[arg(long, env = "SANDRUN_LEASE", value_name = "DURATION")]
-    pub lease: Option<humantime::Duration>,
-    /// Postgres connections this node opens at most [default: slots + 6]
-    #[arg(long, env = "SANDRUN_DB_CONNECTIONS", value_name = "N")]
-    pub db_connections: Option<u32>,
-    /// Postgres: poll only, no LISTEN (behind a transaction-mode pooler)
-    #[arg(long, env = "SANDRUN_POLL_ONLY")]
-    pub poll_only: bool,
-    /// Python modules imported once into the runtime's snapshot, so tasks
-    /// start with them loaded; "" for none [default: numpy,pandas]
-    #[arg(
-        long = "pre-import",
-        env = "SANDRUN_PRE_IMPORT",
-        value_delimiter = ',',
-        value_name = "MODULES"
-    )]
-    pub pre_import: Option<Vec<String>>,
+layered! {
+    /// The settings of `sandrun serve` as one source gives them, each
+    /// unset until given: its flags and variables, or its config file,
+    /// which takes every field but `config` under the same name.
+    #[derive(Debug, Clone, Default, Args, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ServeArgs {
+        /// TOML file with any of the settings below (snake_case names) and the
+        /// [limits.default] / [limits.maximum] tables; flags and variables win
+        #[arg(long, env = "SANDRUN_CONFIG", value_name = "FILE")]
+        #[serde(skip)]
+        pub config: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, env = "SANDRUN_BIND", value_name = "ADDR")]
+        pub bind: Option<SocketAddr>,
+        /// sqlite://PATH or postgres://... [default: SQLite in the data directory]
+        #[arg(long, env = "SANDRUN_DATABASE_URL", value_name = "URL")]
+        pub database_url: Option<String>,
+        /// Accepted API key (repeat, or comma-separate in SANDRUN_API_KEYS)
+        #[arg(
+            long = "api-key",
+            env = "SANDRUN_API_KEYS",
+            value_delimiter = ',',
+            value_name = "KEY",
+            hide_env_values = true
+        )]
+        #[serde(default)]
+        pub api_keys: Vec<String>,
+        /// Serve a non-loopback address without API keys, on purpose
+        #[arg(long)]
+        #[serde(default)]
+        pub insecure_no_auth: bool,
+        /// Tasks run at once [default: the number of cores]
+        #[arg(long, env = "SANDRUN_SLOTS", value_name = "N")]
+        pub slots: Option<usize>,
+        /// Worker processes running tasks; 0 runs them inside the server [default: slots]
+        #[arg(long, env = "SANDRUN_WORKERS", value_name = "N")]
+        pub workers: Option<usize>,
+        /// Queued tasks beyond which submissions get 429 [default: 100000]
+        #[arg(long, env = "SANDRUN_MAX_QUEUE_DEPTH", value_name = "N")]
+        pub max_queue_depth: Option<u64>,
+        /// Largest JSON request body, in bytes [default: 16777216 (16 MiB)]
+        #[arg(long, env = "SANDRUN_MAX_BODY_BYTES", value_name = "BYTES")]
+        pub max_body_bytes: Option<usize>,
+        /// Largest module upload, in bytes [default: 67108864 (64 MiB)]
+        #[arg(long, env = "SANDRUN_MAX_MODULE_BYTES", value_name = "BYTES")]
+        pub max_module_bytes: Option<usize>,
+        /// Longest `?wait=` a request may ask for [default: 60s]
+        #[arg(long, env = "SANDRUN_MAX_WAIT", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub max_wait: Option<humantime::Duration>,
+        /// Runs a task gets when it does not ask for a number [default: 3]
+        #[arg(long, env = "SANDRUN_DEFAULT_MAX_ATTEMPTS", value_name = "N")]
+        pub default_max_attempts: Option<u32>,
+        /// How long ended tasks are kept [default: 7d]
+        #[arg(long, env = "SANDRUN_RETENTION", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub retention: Option<humantime::Duration>,
+        /// How long running tasks may finish at shutdown [default: 30s]
+        #[arg(long, env = "SANDRUN_GRACE", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub grace: Option<humantime::Duration>,
+        /// How long a claim lasts unrenewed; a dead node's tasks rerun after it [default: 15s]
+        #[arg(long, env = "SANDRUN_LEASE", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub lease: Option<humantime::Duration>,
+        /// Postgres connections this node opens at most [default: slots + 6]
+        #[arg(long, env = "SANDRUN_DB_CONNECTIONS", value_name = "N")]
+        pub db_connections: Option<u32>,
+        /// Postgres: poll only, no LISTEN (behind a transaction-mode pooler)
+        #[arg(long, env = "SANDRUN_POLL_ONLY")]
+        #[serde(default)]
+        pub poll_only: bool,
+        /// Python modules imported once into the runtime's snapshot, so tasks
+        /// start with them loaded; "" for none [default: numpy,pandas]
+        #[arg(
+            long = "pre-import",
+            env = "SANDRUN_PRE_IMPORT",
+            value_delimiter = ',',
+            value_name = "MODULES"
+        )]
+        pub pre_import: Option<Vec<String>>,
+        /// The `[limits.default]` and `[limits.maximum]` tables. File only:
+        /// twelve flags for them would crowd `--help`, and a limit is set
+        /// once per deployment, not per start. A table replaces the other
+        /// layer's whole.
+        #[arg(skip)]
+        pub limits: Option<LimitTables>,
+    }
 }
 
-/// The config file. Every field is optional.
-#[derive(Debug, Default, Deserialize)]
+/// The task limits a server applies by default and allows at most, over
+/// the built-in ones; a field left out keeps the built-in value.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
-    bind: Option<SocketAddr>,
-    database_url: Option<String>,
+pub struct LimitTables {
     #[serde(default)]
-    api_keys: Vec<String>,
+    pub default: Limits,
     #[serde(default)]
-    insecure_no_auth: bool,
-    slots: Option<usize>,
-    workers: Option<usize>,
-    max_queue_depth: Option<u64>,
-    retention: Option<String>,
-    grace: Option<String>,
-    lease: Option<String>,
-    db_connections: Option<u32>,
-    #[serde(default)]
-    poll_only: bool,
-    pre_import: Option<Vec<String>>,
-    max_body_bytes: Option<usize>,
-    max_module_bytes: Option<usize>,
-    max_wait: Option<String>,
-    default_max_attempts: Option<u32>,
-    #[serde(default)]
-    limits: FileLimits,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileLimits {
-    #[serde(default)]
-    default: Limits,
-    #[serde(default)]
-    maximum: Limits,
+    pub maximum: Limits,
 }
 
 /// A setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {}: {source}", path.display())]
+    // The cause is in the message, not a `source`: printed with its
+    // chain (`{:#}`), it would be said twice.
+    #[error("cannot read config file {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("config file {}: {source}", path.display())]
+    #[error("config file {}: {error}", path.display())]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        error: Box<toml::de::Error>,
     },
     #[error("{field}: {detail}")]
     Invalid { field: &'static str, detail: String },
@@ -165,45 +181,31 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> ConfigError {
     }
 }
 
-fn duration(
-    field: &'static str,
-    flag: Option<humantime::Duration>,
-    file: &Option<String>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    match (flag, file) {
-        (Some(d), _) => Ok(d.into()),
-        (None, Some(text)) => {
-            humantime::parse_duration(text).map_err(|e| invalid(field, format!("`{text}`: {e}")))
-        }
-        (None, None) => Ok(default),
-    }
-}
-
 impl Settings {
+    /// The settings that `args` give, over those of the file it names.
     pub fn load(args: &ServeArgs, home: &Home) -> Result<Settings, ConfigError> {
-        let file = match &args.config {
-            Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+        let given = match &args.config {
+            Some(path) => args.clone().or(read_file(path)?),
+            None => args.clone(),
         };
-        let bind = args
+        Settings::check(given, home)
+    }
+
+    /// The built-in defaults where `given` says nothing, and every value
+    /// checked.
+    fn check(given: ServeArgs, home: &Home) -> Result<Settings, ConfigError> {
+        let bind = given
             .bind
-            .or(file.bind)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let mut database = match args.database_url.as_ref().or(file.database_url.as_ref()) {
+        let mut database = match &given.database_url {
             Some(url) => parse_database_url(url)?,
             None => Database::Sqlite(home.root().join("sandrun.db")),
         };
-        let api_keys: Vec<String> = if args.api_keys.is_empty() {
-            file.api_keys
-        } else {
-            args.api_keys.clone()
-        };
+        let api_keys = given.api_keys;
         if api_keys.iter().any(|k| k.trim().is_empty()) {
             return Err(invalid("api_keys", "an API key is empty"));
         }
-        let insecure = args.insecure_no_auth || file.insecure_no_auth;
-        if !bind.ip().is_loopback() && api_keys.is_empty() && !insecure {
+        if !bind.ip().is_loopback() && api_keys.is_empty() && !given.insecure_no_auth {
             return Err(invalid(
                 "bind",
                 format!(
@@ -211,15 +213,14 @@ impl Settings {
                 ),
             ));
         }
-        let slots = args
+        let slots = given
             .slots
-            .or(file.slots)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if slots == 0 {
             return Err(invalid("slots", "must be at least 1"));
         }
-        let pre_import = pre_import(args.pre_import.as_ref().or(file.pre_import.as_ref()))?;
-        let workers = match args.workers.or(file.workers).unwrap_or(slots) {
+        let pre_import = pre_import(given.pre_import)?;
+        let workers = match given.workers.unwrap_or(slots) {
             0 => None,
             count => Some(WorkerSpawn {
                 program: std::env::current_exe().map_err(|e| {
@@ -233,29 +234,23 @@ impl Settings {
         if let Database::Postgres(options) = &mut database {
             // A connection per running task's writes, plus the API, the
             // scheduler's loops and the listener.
-            options.max_connections = args
-                .db_connections
-                .or(file.db_connections)
-                .unwrap_or(slots as u32 + 6);
+            options.max_connections = given.db_connections.unwrap_or(slots as u32 + 6);
             if options.max_connections < 2 {
                 return Err(invalid("db_connections", "must be at least 2"));
             }
-            options.poll_only = args.poll_only || file.poll_only;
+            options.poll_only = given.poll_only;
         }
-        let lease = duration("lease", args.lease, &file.lease, Duration::from_secs(15))?;
+        let lease = given.lease.map_or(Duration::from_secs(15), Into::into);
         if lease < Duration::from_secs(1) {
             return Err(invalid("lease", "must be at least 1s"));
         }
-        let limits = policy(&file.limits)?;
+        let limits = policy(&given.limits.unwrap_or_default())?;
         let api = ApiLimits {
-            max_body_bytes: file.max_body_bytes.unwrap_or(16 << 20),
-            max_module_bytes: file.max_module_bytes.unwrap_or(64 << 20),
-            max_wait: duration("max_wait", None, &file.max_wait, Duration::from_secs(60))?,
-            max_queue_depth: args
-                .max_queue_depth
-                .or(file.max_queue_depth)
-                .unwrap_or(100_000),
-            default_max_attempts: file.default_max_attempts.unwrap_or(3),
+            max_body_bytes: given.max_body_bytes.unwrap_or(16 << 20),
+            max_module_bytes: given.max_module_bytes.unwrap_or(64 << 20),
+            max_wait: given.max_wait.map_or(Duration::from_secs(60), Into::into),
+            max_queue_depth: given.max_queue_depth.unwrap_or(100_000),
+            default_max_attempts: given.default_max_attempts.unwrap_or(3),
         };
         if !(1..=crate::task_request::MAX_ATTEMPTS).contains(&api.default_max_attempts) {
             return Err(invalid(
@@ -270,13 +265,10 @@ impl Settings {
             slots,
             workers,
             lease,
-            grace: duration("grace", args.grace, &file.grace, Duration::from_secs(30))?,
-            retention: duration(
-                "retention",
-                args.retention,
-                &file.retention,
-                Duration::from_secs(7 * 86400),
-            )?,
+            grace: given.grace.map_or(Duration::from_secs(30), Into::into),
+            retention: given
+                .retention
+                .map_or(Duration::from_secs(7 * 86400), Into::into),
             api,
             limits,
             pre_import,
@@ -286,7 +278,7 @@ impl Settings {
 
 /// The pre-import list as given, empty names dropped (so `""` means none),
 /// each a dotted Python module name.
-fn pre_import(given: Option<&Vec<String>>) -> Result<Option<Vec<String>>, ConfigError> {
+fn pre_import(given: Option<Vec<String>>) -> Result<Option<Vec<String>>, ConfigError> {
     let Some(given) = given else { return Ok(None) };
     let modules: Vec<String> = given
         .iter()
@@ -308,14 +300,14 @@ fn pre_import(given: Option<&Vec<String>>) -> Result<Option<Vec<String>>, Config
     Ok(Some(modules))
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+    toml::from_str(&text).map_err(|error| ConfigError::Parse {
         path: path.to_owned(),
-        source: Box::new(source),
+        error: Box::new(error),
     })
 }
 
@@ -343,7 +335,7 @@ pub fn parse_database_url(url: &str) -> Result<Database, ConfigError> {
 }
 
 /// The file's limits laid over the built-in defaults and maxima.
-fn policy(file: &FileLimits) -> Result<LimitPolicy, ConfigError> {
+fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
     let builtin = LimitPolicy::default();
     let over = |base: AppliedLimits, l: &Limits| AppliedLimits {
         fuel: l.fuel.unwrap_or(base.fuel),

@@ -1,8 +1,31 @@
 use std::io::Write;
+use std::process::Command;
+use std::time::Duration;
 
-use sandrun::configuration::{Database, ServeArgs, Settings};
+use clap::{CommandFactory, Parser};
+use sandrun::configuration::{ConfigError, Database, ServeArgs, Settings};
 
 use crate::support::home;
+
+/// `sandrun serve`'s command line, parsed as the binary parses it (the
+/// variables of this process included).
+#[derive(Parser)]
+struct Serve {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+/// The settings that `line`, as flags of `sandrun serve`, gives.
+fn load(line: &[&str]) -> Result<Settings, ConfigError> {
+    let args = Serve::try_parse_from(std::iter::once("serve").chain(line.iter().copied()));
+    Settings::load(&args.unwrap().args, &home())
+}
+
+fn config_file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
 
 #[test]
 fn the_defaults_serve_sqlite_on_loopback() {
@@ -75,6 +98,11 @@ fn bad_settings_are_clear_errors() {
     };
     let err = Settings::load(&args, &home()).unwrap_err().to_string();
     assert!(err.contains("unknown field `slot`"), "{err}");
+    assert!(
+        err.starts_with(&format!("config file {}:", file.path().display())),
+        "{err}"
+    );
+    assert!(err.contains("expected one of `bind`"), "{err}");
 
     let mut file = tempfile::NamedTempFile::new().unwrap();
     writeln!(file, "[limits.default]\ntimeout_ms = 9999999999").unwrap();
@@ -142,4 +170,153 @@ fn the_pre_import_list_comes_from_flags_or_file_and_reaches_the_workers() {
         Settings::load(&bad, &home()).unwrap_err().to_string(),
         "pre_import: `os; import evil` is not a Python module name"
     );
+}
+
+#[test]
+fn a_setting_given_everywhere_takes_the_flag_then_the_variable_then_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let config = config_file(&format!("database_url = \"{}\"\n", url("file.db")));
+    let config = config.path().to_str().unwrap();
+    // `migrate` makes the database the merged settings name, and exits.
+    let migrate = |flags: &[&str], variable: Option<String>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sandrun"));
+        command
+            .arg("migrate")
+            .args(flags)
+            .env("SANDRUN_HOME", dir.path())
+            .env("SANDRUN_CONFIG", config)
+            .env_remove("SANDRUN_DATABASE_URL");
+        if let Some(url) = variable {
+            command.env("SANDRUN_DATABASE_URL", url);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    let made = |name: &str| dir.path().join(name).exists();
+
+    migrate(&[], None);
+    assert!(made("file.db"), "the file fills in");
+    migrate(&[], Some(url("variable.db")));
+    assert!(made("variable.db"), "the variable beats the file");
+    migrate(&["--database-url", &url("flag.db")], Some(url("other.db")));
+    assert!(made("flag.db"), "the flag beats both");
+    assert!(!made("other.db"));
+}
+
+#[test]
+fn the_settings_once_file_only_take_flags_too() {
+    let file = config_file("max_wait = \"2m\"\nmax_body_bytes = 1000\ndefault_max_attempts = 2\n");
+    let path = file.path().to_str().unwrap();
+    let settings = load(&[
+        "--config",
+        path,
+        "--max-wait",
+        "5s",
+        "--max-module-bytes",
+        "2048",
+        "--default-max-attempts",
+        "5",
+    ])
+    .unwrap();
+    assert_eq!(settings.api.max_wait, Duration::from_secs(5));
+    assert_eq!(settings.api.max_body_bytes, 1000, "the file fills in");
+    assert_eq!(settings.api.max_module_bytes, 2048);
+    assert_eq!(settings.api.default_max_attempts, 5);
+
+    let err = load(&["--default-max-attempts", "11"]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "default_max_attempts: must be from 1 to 10"
+    );
+}
+
+#[test]
+fn lists_replace_each_other_and_switches_hold_if_either_layer_sets_them() {
+    let keys = config_file("api_keys = [\"a\", \"b\"]\n");
+    let keys = keys.path().to_str().unwrap();
+    let from_file = load(&["--config", keys]).unwrap();
+    assert_eq!(from_file.api_keys, ["a", "b"]);
+    let from_flag = load(&["--config", keys, "--api-key", "c"]);
+    assert_eq!(from_flag.unwrap().api_keys, ["c"]);
+
+    let open = config_file("insecure_no_auth = true\n");
+    let open = open.path().to_str().unwrap();
+    let public = ["--bind", "0.0.0.0:8080"];
+    assert!(load(&public).is_err());
+    let settings = load(&[&public[..], &["--config", open]].concat());
+    assert!(settings.is_ok(), "the file's switch holds under no flag");
+}
+
+#[test]
+fn the_file_takes_durations_as_the_flags_do_and_names_itself_when_one_is_wrong() {
+    let file = config_file("grace = \"1m 30s\"\nlease = \"2s\"\n");
+    let settings = load(&["--config", file.path().to_str().unwrap()]);
+    let settings = settings.unwrap();
+    assert_eq!(
+        (settings.grace, settings.lease),
+        (Duration::from_secs(90), Duration::from_secs(2))
+    );
+
+    let file = config_file("lease = \"3 parsecs\"\n");
+    let err = load(&["--config", file.path().to_str().unwrap()]);
+    let err = err.unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("config file {}:", file.path().display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("lease = ") && err.contains("`3 parsecs`: unknown time unit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_file_refuses_keys_it_does_not_know_at_any_depth() {
+    for (text, unknown) in [
+        ("config = \"other.toml\"\n", "config"),
+        ("[limits.default]\ntimeot_ms = 5\n", "timeot_ms"),
+        ("[limits.minimum]\nfuel = 5\n", "minimum"),
+    ] {
+        let file = config_file(text);
+        let args = ServeArgs {
+            config: Some(file.path().to_owned()),
+            ..ServeArgs::default()
+        };
+        let err = Settings::load(&args, &home()).unwrap_err().to_string();
+        assert!(err.contains(&format!("unknown field `{unknown}`")), "{err}");
+        assert!(err.contains(&file.path().display().to_string()), "{err}");
+    }
+}
+
+#[test]
+fn serve_help_gives_each_setting_its_default_and_variable() {
+    let command = Serve::command();
+    let arg = |long: &str| {
+        command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .unwrap_or_else(|| panic!("--{long}"))
+    };
+    for long in [
+        "max-body-bytes",
+        "max-module-bytes",
+        "max-wait",
+        "default-max-attempts",
+    ] {
+        let variable = format!("SANDRUN_{}", long.replace('-', "_").to_uppercase());
+        assert_eq!(arg(long).get_env(), Some(variable.as_ref()));
+    }
+    for a in command
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+    {
+        let help = a.get_help().unwrap().to_string();
+        let plain = matches!(a.get_id().as_str(), "config" | "api_keys");
+        assert!(
+            plain || help.contains("[default: "),
+            "{:?}: {help}",
+            a.get_id()
+        );
+    }
 }
