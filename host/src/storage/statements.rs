@@ -171,26 +171,7 @@ pub trait Statements: Database {
 }
 
 /// `query` with `params` bound in order.
-fn bound<'q, DB>(
-    mut query: sqlx::query::Query<'q, DB, DB::Arguments<'q>>,
-    params: Vec<Param>,
-) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
-where
-    DB: Database,
-    String: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-{
-    for param in params {
-        query = match param {
-            Param::Text(text) => query.bind(text),
-            Param::Int(n) => query.bind(n),
-        };
-    }
-    query
-}
-
-/// `query` with `params` bound in order.
-fn bound_as<'q, DB, O>(
+fn bound<'q, DB, O>(
     mut query: sqlx::query::QueryAs<'q, DB, O, DB::Arguments<'q>>,
     params: Vec<Param>,
 ) -> sqlx::query::QueryAs<'q, DB, O, DB::Arguments<'q>>
@@ -312,8 +293,9 @@ where
                 .bind(value.clone())
                 .push(")");
         }
-        bound(sqlx::query(&q.text), q.params)
-            .execute(&mut *conn)
+        q.push(" RETURNING key");
+        let _: Vec<(String,)> = bound(sqlx::query_as(&q.text), q.params)
+            .fetch_all(&mut *conn)
             .await?;
         Ok(())
     }
@@ -338,7 +320,7 @@ where
     ) -> Result<Vec<TaskRecord>> {
         let mut q = Sql::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE 1 = 1"));
         filter.push_conditions(&mut q);
-        let rows: Vec<TaskRow> = bound_as(sqlx::query_as(&q.text), q.params)
+        let rows: Vec<TaskRow> = bound(sqlx::query_as(&q.text), q.params)
             .fetch_all(&mut *conn)
             .await?;
         rows.into_iter().map(TaskRecord::try_from).collect()
@@ -405,7 +387,7 @@ where
                 .push(")");
         }
         q.push(") RETURNING id, cancel_requested");
-        let rows: Vec<(String, bool)> = bound_as(sqlx::query_as(&q.text), q.params)
+        let rows: Vec<(String, bool)> = bound(sqlx::query_as(&q.text), q.params)
             .fetch_all(&mut *conn)
             .await?;
         Ok(rows
