@@ -6,6 +6,7 @@
 //! drift apart.
 
 mod blob;
+pub mod constraints;
 mod event;
 mod health;
 mod limits;
