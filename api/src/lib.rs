@@ -7,6 +7,7 @@
 
 mod blob;
 pub mod constraints;
+mod de;
 mod event;
 mod health;
 mod limits;

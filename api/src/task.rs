@@ -31,10 +31,10 @@ pub struct TaskRequest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(schema_with = constraints::files)]
     pub files: BTreeMap<String, Blob>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::object")]
     pub limits: Limits,
     /// Higher runs first; equal priorities run in submission order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::integer")]
     #[schema(minimum = -2147483648, maximum = 2147483647)]
     pub priority: i32,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -55,7 +55,11 @@ pub struct TaskRequest {
     pub kv_namespace: Option<String>,
     /// Runs allowed when the infrastructure fails (a crashed node, say).
     /// Guest faults are results and never retried.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
     #[schema(minimum = 1, maximum = 10)]
     pub max_attempts: Option<u32>,
 }

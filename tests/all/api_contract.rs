@@ -83,6 +83,18 @@ async fn extreme_bodies_get_problems() {
             Some("max_attempts"),
         ),
         ("/v1/tasks", json!([1, 2]), "malformed", None),
+        (
+            "/v1/tasks",
+            code(json!({"limits": [null, null]})),
+            "malformed",
+            None,
+        ),
+        (
+            "/v1/tasks",
+            code(json!({"priority": 1.5})),
+            "malformed",
+            None,
+        ),
         ("/v1/tasks", json!("python"), "malformed", None),
         (
             "/v1/batches",
@@ -107,6 +119,10 @@ async fn extreme_bodies_get_problems() {
         );
         assert_eq!(p.field.as_deref(), field, "{path}: {}", p.detail);
     }
+    // JSON does not tell `3.0` from `3`, and neither does the schema.
+    let whole = code(json!({"priority": 3.0, "max_attempts": 2.0, "limits": {"fuel": 1e9}}));
+    let task = app.submit(whole).await;
+    assert_eq!((task.priority, task.max_attempts), (3, 2));
     let not_json = app
         .http
         .post(app.url("/v1/tasks"))
