@@ -9,7 +9,13 @@ use utoipa::ToSchema;
 #[serde(untagged)]
 pub enum Blob {
     Text(String),
-    Base64 { base64: String },
+    Base64 {
+        /// Standard base64, padded, with no bits left over.
+        #[schema(
+            pattern = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$"
+        )]
+        base64: String,
+    },
 }
 
 /// A `base64` field that is not valid base64.

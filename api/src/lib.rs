@@ -6,6 +6,8 @@
 //! drift apart.
 
 mod blob;
+pub mod constraints;
+mod de;
 mod event;
 mod health;
 mod limits;

@@ -3,27 +3,58 @@ use utoipa::ToSchema;
 
 /// The limits a task asks for. A field left out takes the server's default;
 /// a field above the server's maximum is refused, never silently lowered.
+/// The maxima in the OpenAPI document are those of the server serving it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Fuel: roughly one unit per WebAssembly instruction executed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
     pub fuel: Option<u64>,
     /// Linear memory, in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
     pub memory_bytes: Option<u64>,
     /// Wall-clock time, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
     pub timeout_ms: Option<u64>,
     /// Bytes of stdout kept; the rest is dropped and the result flagged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
     pub stdout_bytes: Option<u64>,
     /// Bytes of stderr kept; the rest is dropped and the result flagged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
     pub stderr_bytes: Option<u64>,
     /// Files the guest may hold open at once, beyond its standard streams
     /// and the directories it was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
     pub open_files: Option<u32>,
 }
 

@@ -3,39 +3,47 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{Blob, Limits, Runtime, TaskResult};
+use crate::{Blob, Limits, Runtime, TaskResult, constraints};
 
 /// A task to run, as submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskRequest {
     pub runtime: Runtime,
-    /// Python source, for `runtime: python`.
+    /// Python source, for `runtime: python` (and only for it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub code: Option<String>,
     /// For `runtime: wasm`, an uploaded module: its sha256, `name@version`,
     /// or `name` for the highest version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = constraints::module_reference)]
     pub module: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<Blob>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = constraints::args)]
     pub args: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(schema_with = constraints::env)]
     pub env: BTreeMap<String, String>,
     /// Files the guest finds read-only under `/input`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(schema_with = constraints::files)]
     pub files: BTreeMap<String, Blob>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::object")]
     pub limits: Limits,
     /// Higher runs first; equal priorities run in submission order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::de::integer")]
+    #[schema(minimum = -2147483648, maximum = 2147483647)]
     pub priority: i32,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(schema_with = constraints::labels)]
     pub labels: BTreeMap<String, String>,
     /// The same key with the same body returns the same task; with a
     /// different body it is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 256)]
     pub idempotency_key: Option<String>,
     /// JSON the guest reads with the `input` host call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,10 +51,16 @@ pub struct TaskRequest {
     /// The key-value namespace the guest's `kv` host calls use; without one,
     /// `kv` calls fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,128}$")]
     pub kv_namespace: Option<String>,
     /// Runs allowed when the infrastructure fails (a crashed node, say).
     /// Guest faults are results and never retried.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1, maximum = 10)]
     pub max_attempts: Option<u32>,
 }
 
@@ -138,14 +152,18 @@ pub struct TaskQuery {
     pub status: Option<TaskStatus>,
     pub runtime: Option<Runtime>,
     /// `key=value`: only tasks with this label.
+    #[param(pattern = "=")]
     pub label: Option<String>,
-    /// RFC 3339: only tasks created at or after.
+    /// RFC 3339 in UTC, from 1970: only tasks created at or after.
+    #[param(schema_with = constraints::utc_time)]
     pub created_after: Option<String>,
-    /// RFC 3339: only tasks created before.
+    /// RFC 3339 in UTC, from 1970: only tasks created before.
+    #[param(schema_with = constraints::utc_time)]
     pub created_before: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -153,6 +171,7 @@ pub struct TaskQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
+    #[schema(min_items = 1, max_items = 1000)]
     pub tasks: Vec<TaskRequest>,
 }
 

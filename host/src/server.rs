@@ -13,6 +13,8 @@ mod extract;
 mod health;
 mod modules;
 mod nodes;
+mod observe;
+pub use observe::observed;
 mod openapi;
 mod problem;
 mod tasks;
@@ -89,12 +91,11 @@ pub fn router(state: AppState) -> Router {
             auth::require_key,
         ))
         .route("/openapi.json", get(openapi::document));
-    Router::new()
+    let app = Router::new()
         .nest("/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
+    observed(app).with_state(state)
 }

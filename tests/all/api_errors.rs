@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::app::{TestApp, python, spawn_app, spawn_app_with};
 
-async fn problem(response: reqwest::Response, status: u16) -> Problem {
+pub async fn problem(response: reqwest::Response, status: u16) -> Problem {
     assert_eq!(response.status(), status);
     assert_eq!(
         response.headers()["content-type"],
@@ -14,7 +14,7 @@ async fn problem(response: reqwest::Response, status: u16) -> Problem {
     response.json().await.unwrap()
 }
 
-async fn still_serving(app: &TestApp) {
+pub async fn still_serving(app: &TestApp) {
     assert_eq!(app.get("/healthz").await.status(), 200);
     let task = app.run(python("print('alive')")).await;
     assert_eq!(task.status, TaskStatus::Succeeded);

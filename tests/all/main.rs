@@ -3,6 +3,7 @@
 
 mod api_batches;
 mod api_concurrency;
+mod api_contract;
 mod api_errors;
 mod api_events;
 mod api_guest;

@@ -8,8 +8,9 @@ use crate::storage::TaskRecord;
 
 /// Queue up to 1,000 tasks in one transaction: all of them, or none.
 #[utoipa::path(post, path = "/v1/batches", request_body = BatchRequest,
-    responses((status = 202, body = BatchResponse), (status = 400, body = sandrun_api::Problem),
-              (status = 409, body = sandrun_api::Problem), (status = 429, body = sandrun_api::Problem)))]
+    responses((status = 202, body = BatchResponse, description = "all queued"),
+              (status = 409, description = "an idempotency key already names a different task"),
+              (status = 429, description = "the queue has no room for the batch")))]
 pub async fn submit(
     State(state): State<AppState>,
     Json(batch): Json<BatchRequest>,

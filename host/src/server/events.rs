@@ -30,7 +30,8 @@ struct Cursor {
 
 /// The task's events as they happen.
 #[utoipa::path(get, path = "/v1/tasks/{id}/events",
-    responses((status = 200, content_type = "text/event-stream", body = TaskEvent), (status = 404, body = sandrun_api::Problem)))]
+    responses((status = 200, content_type = "text/event-stream", body = TaskEvent, description = "one event per change, `end` last"),
+              (status = 404, description = "no such task")))]
 pub async fn stream(
     State(state): State<AppState>,
     Path(id): Path<String>,

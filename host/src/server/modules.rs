@@ -21,9 +21,11 @@ const MAX_MODULE_NAME: usize = 64;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct NameQuery {
-    /// Name the module (letters, digits, `.`, `_`, `-`); needs `version`.
+    /// Name the module; needs `version`.
+    #[param(schema_with = sandrun_api::constraints::module_name)]
     pub name: Option<String>,
-    /// Semantic version, e.g. `1.2.0`.
+    /// Semantic version; needs `name`.
+    #[param(schema_with = sandrun_api::constraints::module_version)]
     pub version: Option<String>,
 }
 
@@ -38,10 +40,11 @@ fn bad(field: &str, detail: impl Into<String>) -> ApiError {
 /// Upload a wasm32-wasip1 module (the request body is its bytes). It is
 /// compiled and linked now, so a module that is invalid or imports what the
 /// sandbox lacks is refused here, not when a task runs.
-#[utoipa::path(post, path = "/v1/modules", params(NameQuery), request_body(content = Vec<u8>, content_type = "application/wasm"),
+#[utoipa::path(post, path = "/v1/modules", params(NameQuery), 
+    request_body(description = "the module's bytes, whatever the content type",
+                 content((String = "application/wasm"), (String = "application/octet-stream"))),
     responses((status = 201, body = ModuleInfo, description = "stored"), (status = 200, body = ModuleInfo, description = "already stored"),
-              (status = 400, body = sandrun_api::Problem), (status = 409, body = sandrun_api::Problem, description = "name@version taken"),
-              (status = 413, body = sandrun_api::Problem)))]
+              (status = 409, description = "name@version taken"), (status = 413, description = "larger than `--max-module-bytes`")))]
 pub async fn upload(
     State(state): State<AppState>,
     Query(naming): Query<NameQuery>,
@@ -117,7 +120,8 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<ModuleList>, Api
 }
 
 /// One uploaded module's details.
-#[utoipa::path(get, path = "/v1/modules/{hash}", responses((status = 200, body = ModuleInfo), (status = 404, body = sandrun_api::Problem)))]
+#[utoipa::path(get, path = "/v1/modules/{hash}",
+    responses((status = 200, body = ModuleInfo), (status = 404, description = "no such module")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(hash): Path<String>,

@@ -1,7 +1,29 @@
-use axum::Json;
-use utoipa::OpenApi;
+//! The OpenAPI document at `/v1/openapi.json`: derived from the handlers'
+//! `#[utoipa::path]`s and the `api` types, then completed here so that it
+//! says everything the server answers.
+//!
+//! A handler names the statuses only it answers (404, 409, 429...). What
+//! any operation can answer is added to every one of them here, so a new
+//! operation cannot leave it out: 400 when it takes parameters or a body,
+//! 413 and 415 with a JSON body, 401 and 503 behind the API keys, 500
+//! everywhere. Every error status gets the `application/problem+json`
+//! body and names the problem types behind it (from `problem.rs`), every
+//! response the `x-request-id` header, and an event stream is described
+//! event by event as it is sent. The limits' maxima are those of the
+//! server answering, which may be configured, and a task request is one
+//! object per runtime, each with the source field it needs.
 
-use super::{batches, events, health, modules, nodes, tasks};
+mod answers;
+mod schemas;
+
+use axum::Json;
+use axum::extract::State;
+use sandrun_api::Problem;
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as Document;
+
+use super::{AppState, batches, events, health, modules, nodes, tasks};
+use answers::Answers;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,11 +46,16 @@ use super::{batches, events, health, modules, nodes, tasks};
         nodes::list,
         health::healthz,
         health::readyz,
-    )
+    ),
+    components(schemas(Problem)),
+    modifiers(&Answers)
 )]
 struct ApiDoc;
 
-/// The OpenAPI document, derived from the handlers and the `api` types.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The OpenAPI document, for this server's limits.
+pub async fn document(State(state): State<AppState>) -> Json<Document> {
+    let mut doc = ApiDoc::openapi();
+    schemas::set_maxima(&mut doc, &state.sandbox.policy().maximum);
+    schemas::split_by_runtime(&mut doc);
+    Json(doc)
 }

@@ -34,33 +34,59 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+/// A kind of problem: its status and its stable `type`, `urn:sandrun:problem:SLUG`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Validation,
+    Malformed,
+    TooLarge,
+    UnsupportedMediaType,
+    NotFound,
+    Conflict,
+    QueueFull,
+    Unauthorized,
+    Unavailable,
+    Internal,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 10] = [
+        Kind::Validation,
+        Kind::Malformed,
+        Kind::TooLarge,
+        Kind::UnsupportedMediaType,
+        Kind::NotFound,
+        Kind::Conflict,
+        Kind::QueueFull,
+        Kind::Unauthorized,
+        Kind::Unavailable,
+        Kind::Internal,
+    ];
+
+    fn parts(self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::Validation(_) => (StatusCode::BAD_REQUEST, "validation", "Invalid request"),
-            ApiError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed", "Malformed request"),
-            ApiError::TooLarge(_) => (
+            Kind::Validation => (StatusCode::BAD_REQUEST, "validation", "Invalid request"),
+            Kind::Malformed => (StatusCode::BAD_REQUEST, "malformed", "Malformed request"),
+            Kind::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Request too large",
             ),
-            ApiError::UnsupportedMediaType(_) => (
+            Kind::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            ApiError::QueueFull { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "queue-full", "Queue full")
-            }
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            ApiError::Unavailable(_) => (
+            Kind::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Kind::Conflict => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Kind::QueueFull => (StatusCode::TOO_MANY_REQUESTS, "queue-full", "Queue full"),
+            Kind::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Kind::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Service unavailable",
             ),
-            ApiError::Internal(_) => (
+            Kind::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal error",
@@ -68,12 +94,41 @@ impl ApiError {
         }
     }
 
+    pub fn status(self) -> StatusCode {
+        self.parts().0
+    }
+
+    pub fn uri(self) -> String {
+        format!("urn:sandrun:problem:{}", self.parts().1)
+    }
+
+    pub fn title(self) -> &'static str {
+        self.parts().2
+    }
+}
+
+impl ApiError {
+    fn kind(&self) -> Kind {
+        match self {
+            ApiError::Validation(_) => Kind::Validation,
+            ApiError::Malformed(_) => Kind::Malformed,
+            ApiError::TooLarge(_) => Kind::TooLarge,
+            ApiError::UnsupportedMediaType(_) => Kind::UnsupportedMediaType,
+            ApiError::NotFound(_) => Kind::NotFound,
+            ApiError::Conflict(_) => Kind::Conflict,
+            ApiError::QueueFull { .. } => Kind::QueueFull,
+            ApiError::Unauthorized => Kind::Unauthorized,
+            ApiError::Unavailable(_) => Kind::Unavailable,
+            ApiError::Internal(_) => Kind::Internal,
+        }
+    }
+
     pub fn problem(&self) -> Problem {
-        let (status, slug, title) = self.parts();
+        let kind = self.kind();
         Problem {
-            kind: format!("urn:sandrun:problem:{slug}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
+            kind: kind.uri(),
+            title: kind.title().to_owned(),
+            status: kind.status().as_u16(),
             detail: self.to_string(),
             field: match self {
                 ApiError::Validation(e) => Some(e.field.clone()),
@@ -85,7 +140,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, _, _) = self.parts();
+        let status = self.kind().status();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }

@@ -16,8 +16,9 @@ use crate::task_request::RequestError;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct WaitQuery {
-    /// Hold the request up to this many seconds (capped by the server) for
-    /// the task to end.
+    /// Hold the request up to this many seconds for the task to end; a
+    /// longer wait is cut to the server's `--max-wait` (60 s by default).
+    #[param(minimum = 0)]
     pub wait: Option<f64>,
 }
 
@@ -25,8 +26,8 @@ pub struct WaitQuery {
 #[utoipa::path(post, path = "/v1/tasks", request_body = TaskRequest, params(WaitQuery),
     responses((status = 202, body = Task, description = "queued or running"),
               (status = 200, body = Task, description = "ended within the wait, or an idempotent repeat that ended"),
-              (status = 400, body = sandrun_api::Problem), (status = 409, body = sandrun_api::Problem),
-              (status = 413, body = sandrun_api::Problem), (status = 429, body = sandrun_api::Problem)))]
+              (status = 409, description = "the idempotency key already names a different task"),
+              (status = 429, description = "the queue is full")))]
 pub async fn submit(
     State(state): State<AppState>,
     Query(query): Query<WaitQuery>,
@@ -55,12 +56,16 @@ fn wait_seconds(state: &AppState, wait: Option<f64>) -> Result<Option<Duration>,
             detail: "must be a non-negative number of seconds".into(),
         }
         .into()),
-        Some(w) => Ok(Some(Duration::from_secs_f64(w).min(state.limits.max_wait))),
+        // Capped before converting: a `Duration` cannot hold every float.
+        Some(w) => Ok(Some(Duration::from_secs_f64(
+            w.min(state.limits.max_wait.as_secs_f64()),
+        ))),
     }
 }
 
 /// One task.
-#[utoipa::path(get, path = "/v1/tasks/{id}", responses((status = 200, body = Task), (status = 404, body = sandrun_api::Problem)))]
+#[utoipa::path(get, path = "/v1/tasks/{id}",
+    responses((status = 200, body = Task), (status = 404, description = "no such task")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -81,7 +86,7 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
 
 /// Tasks, newest first, filtered and paginated by cursor.
-#[utoipa::path(get, path = "/v1/tasks", params(TaskQuery), responses((status = 200, body = TaskPage), (status = 400, body = sandrun_api::Problem)))]
+#[utoipa::path(get, path = "/v1/tasks", params(TaskQuery), responses((status = 200, body = TaskPage)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<TaskQuery>,
@@ -141,7 +146,7 @@ pub async fn list(
 /// Cancel a task: a queued one at once, a running one within moments.
 #[utoipa::path(post, path = "/v1/tasks/{id}/cancel",
     responses((status = 200, body = Task, description = "cancelled"), (status = 202, body = Task, description = "running; being stopped"),
-              (status = 404, body = sandrun_api::Problem), (status = 409, body = sandrun_api::Problem, description = "already ended")))]
+              (status = 404, description = "no such task"), (status = 409, description = "already ended")))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -158,7 +163,8 @@ pub async fn cancel(
 
 /// Delete an ended task and its output.
 #[utoipa::path(delete, path = "/v1/tasks/{id}",
-    responses((status = 204), (status = 404, body = sandrun_api::Problem), (status = 409, body = sandrun_api::Problem)))]
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such task"),
+              (status = 409, description = "not ended yet")))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -1,0 +1,68 @@
+//! Request schemas completed with what only the server knows or what the
+//! derives cannot say: see `openapi.rs`.
+
+use sandrun_api::AppliedLimits;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{OpenApi as Document, RefOr};
+
+/// The most a task may ask for of each limit, on this server.
+pub fn set_maxima(doc: &mut Document, maximum: &AppliedLimits) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(limits))) = components.schemas.get_mut("Limits") else {
+        return;
+    };
+    let maxima = [
+        ("fuel", maximum.fuel),
+        ("memory_bytes", maximum.memory_bytes),
+        ("timeout_ms", maximum.timeout_ms),
+        ("stdout_bytes", maximum.stdout_bytes),
+        ("stderr_bytes", maximum.stderr_bytes),
+        ("open_files", maximum.open_files.into()),
+    ];
+    for (field, most) in maxima {
+        if let Some(RefOr::T(Schema::Object(property))) = limits.properties.get_mut(field) {
+            property.maximum = Some((most as usize).into());
+        }
+    }
+}
+
+/// `TaskRequest` as one object per runtime: `code` with `python`, `module`
+/// with `wasm`, never the other (though it may be `null`), which is what
+/// `task_request.rs` checks.
+pub fn split_by_runtime(doc: &mut Document) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(request))) = components.schemas.get("TaskRequest") else {
+        return;
+    };
+    let variant = |runtime: &str, needs: &str, refuses: &str| {
+        let mut variant = request.clone();
+        variant.description = Some(format!(
+            "A `{runtime}` task: it needs `{needs}` and takes no `{refuses}`."
+        ));
+        let runtime = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([runtime]));
+        variant.properties.insert("runtime".into(), runtime.into());
+        variant.properties.insert(
+            refuses.into(),
+            ObjectBuilder::new().schema_type(Type::Null).into(),
+        );
+        if let Some(RefOr::T(Schema::Object(needed))) = variant.properties.get_mut(needs) {
+            needed.schema_type = Type::String.into();
+        }
+        variant.required.push(needs.into());
+        variant
+    };
+    let split = OneOfBuilder::new()
+        .description(request.description.clone())
+        .item(variant("python", "code", "module"))
+        .item(variant("wasm", "module", "code"))
+        .build();
+    components
+        .schemas
+        .insert("TaskRequest".into(), Schema::OneOf(split).into());
+}
