@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::home::Home;
 use crate::sandbox::LimitPolicy;
 use crate::server::ApiLimits;
+use crate::startup::ConnectionLimits;
 use crate::storage::PostgresOptions;
 use crate::worker::WorkerSpawn;
 use layer::{from_text, layered};
@@ -47,6 +48,7 @@ pub struct Settings {
     pub grace: Duration,
     pub retention: Duration,
     pub api: ApiLimits,
+    pub connections: ConnectionLimits,
     pub limits: LimitPolicy,
     /// Python modules imported in the runtime's snapshot; `None` keeps the
     /// runtime's own list.
@@ -104,6 +106,18 @@ layered! {
         #[arg(long, env = "SANDRUN_MAX_WAIT", value_name = "DURATION")]
         #[serde(default, deserialize_with = "from_text")]
         pub max_wait: Option<humantime::Duration>,
+        /// Connections open at once; one more is closed as soon as accepted [default: 4096]
+        #[arg(long, env = "SANDRUN_MAX_CONNECTIONS", value_name = "N")]
+        pub max_connections: Option<usize>,
+        /// Longest a client may take to send a request's headers; also how long
+        /// an idle keep-alive connection stays open [default: 10s]
+        #[arg(long, env = "SANDRUN_HEADER_READ_TIMEOUT", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub header_read_timeout: Option<humantime::Duration>,
+        /// Longest a request body may pause between two reads; past it, 408 [default: 30s]
+        #[arg(long, env = "SANDRUN_BODY_READ_TIMEOUT", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub body_read_timeout: Option<humantime::Duration>,
         /// Runs a task gets when it does not ask for a number [default: 3]
         #[arg(long, env = "SANDRUN_DEFAULT_MAX_ATTEMPTS", value_name = "N")]
         pub default_max_attempts: Option<u32>,
@@ -258,6 +272,19 @@ impl Settings {
                 format!("must be from 1 to {}", crate::task_request::MAX_ATTEMPTS),
             ));
         }
+        let connections = ConnectionLimits {
+            max_connections: at_least_one("max_connections", given.max_connections, 4096)?,
+            header_read_timeout: nonzero(
+                "header_read_timeout",
+                given.header_read_timeout,
+                Duration::from_secs(10),
+            )?,
+            body_read_timeout: nonzero(
+                "body_read_timeout",
+                given.body_read_timeout,
+                Duration::from_secs(30),
+            )?,
+        };
         Ok(Settings {
             bind,
             database,
@@ -270,9 +297,34 @@ impl Settings {
                 .retention
                 .map_or(Duration::from_secs(7 * 86400), Into::into),
             api,
+            connections,
             limits,
             pre_import,
         })
+    }
+}
+
+/// A count that must be at least one, or its default.
+fn at_least_one(
+    field: &'static str,
+    given: Option<usize>,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match given.unwrap_or(default) {
+        0 => Err(invalid(field, "must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+/// A duration that must not be zero, or its default.
+fn nonzero(
+    field: &'static str,
+    given: Option<humantime::Duration>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match given.map_or(default, Into::into) {
+        Duration::ZERO => Err(invalid(field, "must be longer than 0s")),
+        d => Ok(d),
     }
 }
 

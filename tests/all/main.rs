@@ -13,6 +13,7 @@ mod app;
 mod cli;
 mod cli_remote;
 mod configuration;
+mod connections;
 mod crash;
 mod escape;
 mod examples;

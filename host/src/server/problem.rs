@@ -5,6 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sandrun_api::Problem;
+use tower_http::timeout::TimeoutError;
 
 use crate::scheduler::SubmitError;
 use crate::storage::StorageError;
@@ -18,6 +19,8 @@ pub enum ApiError {
     Malformed(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("the request body stalled: {0}")]
+    BodyTimeout(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -43,6 +46,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Request too large",
+            ),
+            ApiError::BodyTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body-timeout",
+                "Request body timed out",
             ),
             ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -143,6 +151,12 @@ impl From<SubmitError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let detail = rejection.body_text();
+        // The body read timeout, under the rejection's own error.
+        let mut causes =
+            std::iter::successors(Some(&rejection as &dyn std::error::Error), |e| e.source());
+        if let Some(timeout) = causes.find(|e| e.is::<TimeoutError>()) {
+            return ApiError::BodyTimeout(timeout.to_string());
+        }
         match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(detail),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(detail),
