@@ -396,6 +396,7 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         stdout_bytes: l.stdout_bytes.unwrap_or(base.stdout_bytes),
         stderr_bytes: l.stderr_bytes.unwrap_or(base.stderr_bytes),
         open_files: l.open_files.unwrap_or(base.open_files),
+        host_calls: l.host_calls.unwrap_or(base.host_calls),
     };
     let maximum = over(builtin.maximum, &file.maximum);
     let defaults = over(builtin.defaults, &file.default);
@@ -412,6 +413,7 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         stdout_bytes: Some(defaults.stdout_bytes),
         stderr_bytes: Some(defaults.stderr_bytes),
         open_files: Some(defaults.open_files),
+        host_calls: Some(defaults.host_calls),
     })
     .map_err(|e| invalid("limits.default", e.to_string()))?;
     if maximum.memory_bytes > 4 << 30 {
