@@ -118,6 +118,15 @@ layered! {
         #[arg(long, env = "SANDRUN_BODY_READ_TIMEOUT", value_name = "DURATION")]
         #[serde(default, deserialize_with = "from_text")]
         pub body_read_timeout: Option<humantime::Duration>,
+        /// Requests waiting (`?wait=`) at once; one more gets 429 [default: 1024]
+        #[arg(long, env = "SANDRUN_MAX_WAITS", value_name = "N")]
+        pub max_waits: Option<usize>,
+        /// Event streams open at once; one more gets 429 [default: 1024]
+        #[arg(long, env = "SANDRUN_MAX_EVENT_STREAMS", value_name = "N")]
+        pub max_event_streams: Option<usize>,
+        /// Event streams open at once on one task; one more gets 429 [default: 16]
+        #[arg(long, env = "SANDRUN_MAX_EVENT_STREAMS_PER_TASK", value_name = "N")]
+        pub max_event_streams_per_task: Option<usize>,
         /// Runs a task gets when it does not ask for a number [default: 3]
         #[arg(long, env = "SANDRUN_DEFAULT_MAX_ATTEMPTS", value_name = "N")]
         pub default_max_attempts: Option<u32>,
@@ -265,6 +274,13 @@ impl Settings {
             max_wait: given.max_wait.map_or(Duration::from_secs(60), Into::into),
             max_queue_depth: given.max_queue_depth.unwrap_or(100_000),
             default_max_attempts: given.default_max_attempts.unwrap_or(3),
+            max_waits: at_least_one("max_waits", given.max_waits, 1024)?,
+            max_event_streams: at_least_one("max_event_streams", given.max_event_streams, 1024)?,
+            max_event_streams_per_task: at_least_one(
+                "max_event_streams_per_task",
+                given.max_event_streams_per_task,
+                16,
+            )?,
         };
         if !(1..=crate::task_request::MAX_ATTEMPTS).contains(&api.default_max_attempts) {
             return Err(invalid(

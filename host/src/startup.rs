@@ -121,6 +121,7 @@ impl Application {
             SubmitPolicy {
                 max_queue_depth: settings.api.max_queue_depth,
                 default_max_attempts: settings.api.default_max_attempts,
+                max_waits: settings.api.max_waits,
             },
             shutdown.clone(),
         ));
@@ -130,6 +131,7 @@ impl Application {
             scheduler,
             submitter,
             notifier,
+            event_streams: Arc::new(server::EventStreams::new(&settings.api)),
             limits: settings.api.clone(),
             api_keys: Arc::new(
                 settings

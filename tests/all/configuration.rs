@@ -278,6 +278,29 @@ fn connection_limits_have_defaults_and_refuse_zero() {
 }
 
 #[test]
+fn caps_on_long_requests_have_defaults_and_refuse_zero() {
+    let settings = load(&[]).unwrap();
+    assert_eq!(settings.api.max_waits, 1024);
+    assert_eq!(settings.api.max_event_streams, 1024);
+    assert_eq!(settings.api.max_event_streams_per_task, 16);
+    let file = config_file("max_waits = 7\nmax_event_streams_per_task = 2\n");
+    let path = file.path().to_str().unwrap();
+    let settings = load(&["--config", path, "--max-event-streams", "9"]).unwrap();
+    assert_eq!(settings.api.max_waits, 7);
+    assert_eq!(settings.api.max_event_streams, 9);
+    assert_eq!(settings.api.max_event_streams_per_task, 2);
+    for name in [
+        "max-waits",
+        "max-event-streams",
+        "max-event-streams-per-task",
+    ] {
+        let err = load(&[&format!("--{name}"), "0"]).unwrap_err();
+        let field = name.replace('-', "_");
+        assert_eq!(err.to_string(), format!("{field}: must be at least 1"));
+    }
+}
+
+#[test]
 fn lists_replace_each_other_and_switches_hold_if_either_layer_sets_them() {
     let keys = config_file("api_keys = [\"a\", \"b\"]\n");
     let keys = keys.path().to_str().unwrap();

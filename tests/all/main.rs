@@ -7,6 +7,7 @@ mod api_errors;
 mod api_events;
 mod api_guest;
 mod api_health;
+mod api_limits;
 mod api_modules;
 mod api_tasks;
 mod app;

@@ -11,6 +11,10 @@ use crate::scheduler::SubmitError;
 use crate::storage::StorageError;
 use crate::task_request::RequestError;
 
+/// When a client refused for a full queue or too many requests at once
+/// is told to retry.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -29,6 +33,11 @@ pub enum ApiError {
     Conflict(String),
     #[error("the queue holds {depth} tasks, its configured maximum; retry later")]
     QueueFull { depth: u64, retry_after_secs: u64 },
+    #[error("{detail}; retry later")]
+    TooMany {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("a valid API key is required (Authorization: Bearer KEY)")]
     Unauthorized,
     #[error("{0}")]
@@ -62,6 +71,11 @@ impl ApiError {
             ApiError::QueueFull { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "queue-full", "Queue full")
             }
+            ApiError::TooMany { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many",
+                "Too many at once",
+            ),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -107,6 +121,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::QueueFull {
                 retry_after_secs, ..
+            }
+            | ApiError::TooMany {
+                retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
@@ -141,7 +158,11 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(e) => ApiError::Validation(e),
             SubmitError::QueueFull { depth } => ApiError::QueueFull {
                 depth,
-                retry_after_secs: 5,
+                retry_after_secs: RETRY_AFTER_SECS,
+            },
+            SubmitError::TooManyWaits { .. } => ApiError::TooMany {
+                detail: e.to_string(),
+                retry_after_secs: RETRY_AFTER_SECS,
             },
             SubmitError::Storage(e) => e.into(),
         }
