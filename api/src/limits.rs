@@ -56,6 +56,10 @@ pub struct Limits {
     )]
     #[schema(minimum = 1)]
     pub open_files: Option<u32>,
+    /// Host calls (`host.call`, of every kind) the guest may make; the one
+    /// past them stops it with `host_calls_exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_calls: Option<u64>,
 }
 
 /// The limits a task actually ran under, every one of them set.
@@ -67,4 +71,7 @@ pub struct AppliedLimits {
     pub stdout_bytes: u64,
     pub stderr_bytes: u64,
     pub open_files: u32,
+    /// 0 in results recorded before this limit existed.
+    #[serde(default)]
+    pub host_calls: u64,
 }

@@ -23,6 +23,8 @@ pub enum Outcome {
     Cancelled,
     /// The module could not be compiled or linked.
     InvalidModule,
+    /// The guest made more host calls than its limit allows.
+    HostCallsExceeded,
 }
 
 impl Outcome {
@@ -36,6 +38,7 @@ impl Outcome {
             Outcome::Trapped => "trapped",
             Outcome::Cancelled => "cancelled",
             Outcome::InvalidModule => "invalid_module",
+            Outcome::HostCallsExceeded => "host_calls_exceeded",
         }
     }
 }

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::home::Home;
 use crate::sandbox::LimitPolicy;
 use crate::server::ApiLimits;
+use crate::startup::ConnectionLimits;
 use crate::storage::PostgresOptions;
 use crate::worker::WorkerSpawn;
 use layer::{from_text, layered};
@@ -47,6 +48,7 @@ pub struct Settings {
     pub grace: Duration,
     pub retention: Duration,
     pub api: ApiLimits,
+    pub connections: ConnectionLimits,
     pub limits: LimitPolicy,
     /// Python modules imported in the runtime's snapshot; `None` keeps the
     /// runtime's own list.
@@ -104,6 +106,27 @@ layered! {
         #[arg(long, env = "SANDRUN_MAX_WAIT", value_name = "DURATION")]
         #[serde(default, deserialize_with = "from_text")]
         pub max_wait: Option<humantime::Duration>,
+        /// Connections open at once; one more is closed as soon as accepted [default: 4096]
+        #[arg(long, env = "SANDRUN_MAX_CONNECTIONS", value_name = "N")]
+        pub max_connections: Option<usize>,
+        /// Longest a client may take to send a request's headers; also how long
+        /// an idle keep-alive connection stays open [default: 10s]
+        #[arg(long, env = "SANDRUN_HEADER_READ_TIMEOUT", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub header_read_timeout: Option<humantime::Duration>,
+        /// Longest a request body may pause between two reads; past it, 408 [default: 30s]
+        #[arg(long, env = "SANDRUN_BODY_READ_TIMEOUT", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub body_read_timeout: Option<humantime::Duration>,
+        /// Requests waiting (`?wait=`) at once; one more gets 429 [default: 1024]
+        #[arg(long, env = "SANDRUN_MAX_WAITS", value_name = "N")]
+        pub max_waits: Option<usize>,
+        /// Event streams open at once; one more gets 429 [default: 1024]
+        #[arg(long, env = "SANDRUN_MAX_EVENT_STREAMS", value_name = "N")]
+        pub max_event_streams: Option<usize>,
+        /// Event streams open at once on one task; one more gets 429 [default: 16]
+        #[arg(long, env = "SANDRUN_MAX_EVENT_STREAMS_PER_TASK", value_name = "N")]
+        pub max_event_streams_per_task: Option<usize>,
         /// Runs a task gets when it does not ask for a number [default: 3]
         #[arg(long, env = "SANDRUN_DEFAULT_MAX_ATTEMPTS", value_name = "N")]
         pub default_max_attempts: Option<u32>,
@@ -251,6 +274,13 @@ impl Settings {
             max_wait: given.max_wait.map_or(Duration::from_secs(60), Into::into),
             max_queue_depth: given.max_queue_depth.unwrap_or(100_000),
             default_max_attempts: given.default_max_attempts.unwrap_or(3),
+            max_waits: at_least_one("max_waits", given.max_waits, 1024)?,
+            max_event_streams: at_least_one("max_event_streams", given.max_event_streams, 1024)?,
+            max_event_streams_per_task: at_least_one(
+                "max_event_streams_per_task",
+                given.max_event_streams_per_task,
+                16,
+            )?,
         };
         if !(1..=crate::task_request::MAX_ATTEMPTS).contains(&api.default_max_attempts) {
             return Err(invalid(
@@ -258,6 +288,19 @@ impl Settings {
                 format!("must be from 1 to {}", crate::task_request::MAX_ATTEMPTS),
             ));
         }
+        let connections = ConnectionLimits {
+            max_connections: at_least_one("max_connections", given.max_connections, 4096)?,
+            header_read_timeout: nonzero(
+                "header_read_timeout",
+                given.header_read_timeout,
+                Duration::from_secs(10),
+            )?,
+            body_read_timeout: nonzero(
+                "body_read_timeout",
+                given.body_read_timeout,
+                Duration::from_secs(30),
+            )?,
+        };
         Ok(Settings {
             bind,
             database,
@@ -270,9 +313,34 @@ impl Settings {
                 .retention
                 .map_or(Duration::from_secs(7 * 86400), Into::into),
             api,
+            connections,
             limits,
             pre_import,
         })
+    }
+}
+
+/// A count that must be at least one, or its default.
+fn at_least_one(
+    field: &'static str,
+    given: Option<usize>,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match given.unwrap_or(default) {
+        0 => Err(invalid(field, "must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+/// A duration that must not be zero, or its default.
+fn nonzero(
+    field: &'static str,
+    given: Option<humantime::Duration>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match given.map_or(default, Into::into) {
+        Duration::ZERO => Err(invalid(field, "must be longer than 0s")),
+        d => Ok(d),
     }
 }
 
@@ -344,6 +412,7 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         stdout_bytes: l.stdout_bytes.unwrap_or(base.stdout_bytes),
         stderr_bytes: l.stderr_bytes.unwrap_or(base.stderr_bytes),
         open_files: l.open_files.unwrap_or(base.open_files),
+        host_calls: l.host_calls.unwrap_or(base.host_calls),
     };
     let maximum = over(builtin.maximum, &file.maximum);
     let defaults = over(builtin.defaults, &file.default);
@@ -360,6 +429,7 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         stdout_bytes: Some(defaults.stdout_bytes),
         stderr_bytes: Some(defaults.stderr_bytes),
         open_files: Some(defaults.open_files),
+        host_calls: Some(defaults.host_calls),
     })
     .map_err(|e| invalid("limits.default", e.to_string()))?;
     if maximum.memory_bytes > 4 << 30 {

@@ -12,6 +12,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
+pub mod slots;
 pub mod startup;
 pub mod storage;
 pub mod task_request;

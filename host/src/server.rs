@@ -27,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 
+pub use events::EventStreams;
 pub use problem::ApiError;
 
 use crate::sandbox::Sandbox;
@@ -46,6 +47,12 @@ pub struct ApiLimits {
     pub max_queue_depth: u64,
     /// `max_attempts` of a task that does not say.
     pub default_max_attempts: u32,
+    /// Requests waiting (`?wait=`) at once.
+    pub max_waits: usize,
+    /// Event streams open at once, in all.
+    pub max_event_streams: usize,
+    /// Event streams open at once on one task.
+    pub max_event_streams_per_task: usize,
 }
 
 /// What every handler shares.
@@ -56,6 +63,7 @@ pub struct AppState {
     pub scheduler: Arc<Scheduler>,
     pub submitter: Arc<Submitter>,
     pub notifier: Arc<Notifier>,
+    pub event_streams: Arc<EventStreams>,
     pub limits: ApiLimits,
     /// sha256 digests of the accepted API keys; empty means no auth.
     pub api_keys: Arc<Vec<[u8; 32]>>,

@@ -5,8 +5,12 @@
 //! requests (waits, event streams) end, and the scheduler lets running
 //! tasks finish for the grace period before interrupting them.
 //!
+//! Each connection is served under its limits by `connections`.
+//!
 //! Tests build the same application on port 0 with their own database and
 //! a shared, already loaded sandbox.
+
+mod connections;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use crate::scheduler::{Notifier, Scheduler, SchedulerConfig, SubmitPolicy, Submi
 use crate::server::{self, AppState};
 use crate::storage::{PostgresStorage, SqliteStorage, Storage};
 use crate::worker::{Executor, TaskThreads, WorkerPool};
+pub use connections::ConnectionLimits;
 
 /// The sandbox `settings` call for, with the Python runtime installed on
 /// first use and loaded. With worker processes it only makes the snapshot
@@ -70,6 +75,7 @@ pub struct Application {
     state: AppState,
     shutdown: CancellationToken,
     grace: Duration,
+    connections: ConnectionLimits,
 }
 
 impl Application {
@@ -115,6 +121,7 @@ impl Application {
             SubmitPolicy {
                 max_queue_depth: settings.api.max_queue_depth,
                 default_max_attempts: settings.api.default_max_attempts,
+                max_waits: settings.api.max_waits,
             },
             shutdown.clone(),
         ));
@@ -124,6 +131,7 @@ impl Application {
             scheduler,
             submitter,
             notifier,
+            event_streams: Arc::new(server::EventStreams::new(&settings.api)),
             limits: settings.api.clone(),
             api_keys: Arc::new(
                 settings
@@ -139,6 +147,7 @@ impl Application {
             state,
             shutdown,
             grace: settings.grace,
+            connections: settings.connections,
         })
     }
 
@@ -151,15 +160,13 @@ impl Application {
     /// Serve and run the scheduler until `signal` resolves; then stop
     /// accepting, let running tasks finish for up to the grace period, and
     /// interrupt the rest so they are retried.
-    pub async fn run_until(
-        self,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) {
         let Application {
             listener,
             state,
             shutdown,
             grace,
+            connections,
         } = self;
         let on_signal = shutdown.clone();
         tokio::spawn(async move {
@@ -169,13 +176,13 @@ impl Application {
             }
         });
         let scheduler = tokio::spawn(state.scheduler.clone().run(shutdown.clone(), grace));
-        let served = axum::serve(listener, server::router(state))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
-        // Serving ends at shutdown, or early on a fatal error: either way
-        // everything else stops too.
-        shutdown.cancel();
+        connections::serve(
+            listener,
+            server::router(state),
+            connections,
+            shutdown.clone(),
+        )
+        .await;
         let _ = scheduler.await;
-        served
     }
 }

@@ -19,7 +19,7 @@ pub struct TestApp {
     /// Kept until the test ends, so the database outlives the server.
     db_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<std::io::Result<()>>>,
+    handle: Option<JoinHandle<()>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -165,7 +165,7 @@ impl TestApp {
     /// holding its database, for tests that look at what it left.
     pub async fn stop(mut self) -> tempfile::TempDir {
         let _ = self.stop.take().unwrap().send(());
-        self.handle.take().unwrap().await.unwrap().unwrap();
+        self.handle.take().unwrap().await.unwrap();
         self.db_dir
     }
 }

@@ -232,6 +232,75 @@ fn the_settings_once_file_only_take_flags_too() {
 }
 
 #[test]
+fn connection_limits_have_defaults_and_refuse_zero() {
+    let settings = load(&[]).unwrap();
+    assert_eq!(settings.connections.max_connections, 4096);
+    assert_eq!(
+        settings.connections.header_read_timeout,
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        settings.connections.body_read_timeout,
+        Duration::from_secs(30)
+    );
+    let file = config_file("max_connections = 10\nbody_read_timeout = \"2s\"\n");
+    let path = file.path().to_str().unwrap();
+    let settings = load(&["--config", path, "--header-read-timeout", "3s"]).unwrap();
+    assert_eq!(settings.connections.max_connections, 10);
+    assert_eq!(
+        settings.connections.header_read_timeout,
+        Duration::from_secs(3)
+    );
+    assert_eq!(
+        settings.connections.body_read_timeout,
+        Duration::from_secs(2)
+    );
+    for (flag, value, error) in [
+        (
+            "--max-connections",
+            "0",
+            "max_connections: must be at least 1",
+        ),
+        (
+            "--header-read-timeout",
+            "0s",
+            "header_read_timeout: must be longer than 0s",
+        ),
+        (
+            "--body-read-timeout",
+            "0s",
+            "body_read_timeout: must be longer than 0s",
+        ),
+    ] {
+        let err = load(&[flag, value]).unwrap_err();
+        assert_eq!(err.to_string(), error);
+    }
+}
+
+#[test]
+fn caps_on_long_requests_have_defaults_and_refuse_zero() {
+    let settings = load(&[]).unwrap();
+    assert_eq!(settings.api.max_waits, 1024);
+    assert_eq!(settings.api.max_event_streams, 1024);
+    assert_eq!(settings.api.max_event_streams_per_task, 16);
+    let file = config_file("max_waits = 7\nmax_event_streams_per_task = 2\n");
+    let path = file.path().to_str().unwrap();
+    let settings = load(&["--config", path, "--max-event-streams", "9"]).unwrap();
+    assert_eq!(settings.api.max_waits, 7);
+    assert_eq!(settings.api.max_event_streams, 9);
+    assert_eq!(settings.api.max_event_streams_per_task, 2);
+    for name in [
+        "max-waits",
+        "max-event-streams",
+        "max-event-streams-per-task",
+    ] {
+        let err = load(&[&format!("--{name}"), "0"]).unwrap_err();
+        let field = name.replace('-', "_");
+        assert_eq!(err.to_string(), format!("{field}: must be at least 1"));
+    }
+}
+
+#[test]
 fn lists_replace_each_other_and_switches_hold_if_either_layer_sets_them() {
     let keys = config_file("api_keys = [\"a\", \"b\"]\n");
     let keys = keys.path().to_str().unwrap();

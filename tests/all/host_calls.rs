@@ -228,3 +228,37 @@ fn a_task_keeps_at_most_a_thousand_log_lines() {
     assert_eq!(r.logs.len(), 1000);
     assert_eq!(r.logs[999].message, "999");
 }
+
+#[test]
+fn a_million_kv_calls_are_stopped_at_the_host_call_limit() {
+    let hooks = Arc::new(Recorder::default());
+    let mut task = Task::python(
+        "import sandrun\nfor i in range(1_000_000):\n    sandrun.kv.put(str(i), i)\nprint('all made')",
+    );
+    task.kv_namespace = Some("many".into());
+    let r = run_hooked(&task, &hooks);
+    assert_eq!(r.outcome, Outcome::HostCallsExceeded, "{}", stderr(&r));
+    assert_eq!(r.limits.host_calls, 100_000, "the default");
+    assert_eq!(
+        r.message.as_deref(),
+        Some("host-call limit of 100000 reached")
+    );
+    assert_eq!(stdout(&r), "");
+    assert_eq!(
+        hooks.kv.lock().unwrap().len(),
+        100_000,
+        "every allowed call ran"
+    );
+}
+
+#[test]
+fn a_task_may_ask_for_fewer_host_calls() {
+    let mut task = Task::python(
+        "import sandrun\nfor i in range(3):\n    sandrun.log(str(i))\nprint('three made', flush=True)\nsandrun.log('one more')",
+    );
+    task.limits.host_calls = Some(3);
+    let r = run(&task);
+    assert_eq!(r.outcome, Outcome::HostCallsExceeded, "{}", stderr(&r));
+    assert_eq!(stdout(&r), "three made\n");
+    assert_eq!(r.logs.len(), 3);
+}

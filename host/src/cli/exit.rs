@@ -4,6 +4,7 @@
 
 use sandrun_api::{Outcome, TaskResult};
 
+pub const EXIT_HOST_CALLS: u8 = 120;
 pub const EXIT_MEMORY: u8 = 121;
 pub const EXIT_TRAPPED: u8 = 122;
 pub const EXIT_OUT_OF_FUEL: u8 = 123;
@@ -20,6 +21,7 @@ pub fn code_for(result: &TaskResult) -> u8 {
             0 => 1,
             code => code as u8,
         },
+        Outcome::HostCallsExceeded => EXIT_HOST_CALLS,
         Outcome::MemoryExceeded => EXIT_MEMORY,
         Outcome::Trapped => EXIT_TRAPPED,
         Outcome::OutOfFuel => EXIT_OUT_OF_FUEL,

@@ -15,7 +15,7 @@ pub fn serve(home: &Home, args: ServeArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(async {
         let app = Application::build(&settings, Arc::new(sandbox)).await?;
         println!("sandrun listening on http://{}", app.local_addr());
-        app.run_until(shutdown_signal()).await?;
+        app.run_until(shutdown_signal()).await;
         eprintln!("sandrun: stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -61,6 +61,10 @@ pub struct TaskArgs {
     /// Files the guest may hold open at once
     #[arg(long, value_name = "N")]
     pub open_files: Option<u32>,
+
+    /// Host calls the guest may make
+    #[arg(long, value_name = "N")]
+    pub host_calls: Option<u64>,
 }
 
 fn parse_runtime(s: &str) -> Result<Runtime, String> {
@@ -136,6 +140,7 @@ impl TaskArgs {
             stdout_bytes: self.stdout_limit.map(|b| b.as_u64()),
             stderr_bytes: self.stderr_limit.map(|b| b.as_u64()),
             open_files: self.open_files,
+            host_calls: self.host_calls,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! `host_alloc`, so the guest owns every byte the host hands it. Every
 //! pointer, length and returned address is checked against the guest's
 //! memory: a lying guest gets `FAULT`, never a host panic or a read outside
-//! its own memory.
+//! its own memory. The call past the task's `host_calls` limit stops the
+//! guest.
 //!
 //! This file is the door; what each call means is in `services`, and what
 //! stands behind them (live output, logs, the key-value store) is supplied
@@ -40,6 +41,7 @@ pub fn define(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
          out_ptr_ptr: i32,
          out_len_ptr: i32|
          -> wasmtime::Result<i32> {
+            caller.data_mut().services.count_call()?;
             let reply = match request_reply(&mut caller, req_ptr, req_len, out_ptr_ptr, out_len_ptr)
             {
                 Ok(reply) => reply,

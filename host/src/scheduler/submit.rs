@@ -8,6 +8,10 @@
 //! queue: it is inserted already claimed by this node, in the same
 //! transaction, and started at once. The HTTP handlers only parse and
 //! answer.
+//!
+//! A request that asks to wait holds a waiting slot for as long as it waits;
+//! with all of them taken it is refused before its task is made, so that
+//! retrying it later makes one task, not two.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Scheduler, Subscription};
 use crate::sandbox::Sandbox;
+use crate::slots::Slots;
 use crate::storage::{Claimed, Inserted, NewTask, StorageError, TaskRecord, now_ms};
 use crate::task_request::{RequestError, is_sha256_hex, validate};
 
@@ -31,6 +36,8 @@ pub struct SubmitPolicy {
     pub max_queue_depth: u64,
     /// `max_attempts` of a task that does not say.
     pub default_max_attempts: u32,
+    /// Requests waiting (`?wait=`) at once.
+    pub max_waits: usize,
 }
 
 /// Why a submission was refused.
@@ -40,6 +47,8 @@ pub enum SubmitError {
     Invalid(#[from] RequestError),
     #[error("the queue holds {depth} tasks, its configured maximum; retry later")]
     QueueFull { depth: u64 },
+    #[error("{max} requests already wait for their tasks, the configured maximum")]
+    TooManyWaits { max: usize },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -50,6 +59,8 @@ pub struct Submitter {
     scheduler: Arc<Scheduler>,
     sandbox: Arc<Sandbox>,
     policy: SubmitPolicy,
+    /// Requests waiting now.
+    waits: Slots,
     /// Ends waits early when the server begins to stop.
     shutdown: CancellationToken,
 }
@@ -65,6 +76,7 @@ impl Submitter {
             scheduler,
             sandbox,
             policy,
+            waits: Slots::new(policy.max_waits),
             shutdown,
         }
     }
@@ -79,6 +91,12 @@ impl Submitter {
         wait: Option<Duration>,
     ) -> Result<TaskRecord, SubmitError> {
         let mut task = self.prepare(request).await?;
+        let _waiting = match wait {
+            Some(_) => Some(self.waits.try_take().ok_or(SubmitError::TooManyWaits {
+                max: self.waits.max(),
+            })?),
+            None => None,
+        };
         let depth = self.room_for(1).await?;
         // Nothing waits and a slot is free: the task skips the queue. The
         // slot is held across the insert, so it cannot be taken meanwhile.

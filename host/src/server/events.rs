@@ -4,6 +4,9 @@
 //! Events are read from the database, so a late subscriber first gets what
 //! already happened, and a task running on another node streams the same
 //! way; the in-process notifier only makes the next read come sooner.
+//!
+//! Each open stream holds a task and a database read every so often, so
+//! there are at most so many on one task and in all; past either, 429.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -14,11 +17,60 @@ use futures::Stream;
 use sandrun_api::TaskEvent;
 
 use super::extract::Path;
+use super::problem::RETRY_AFTER_SECS;
 use super::tasks::not_found;
-use super::{ApiError, AppState};
+use super::{ApiError, ApiLimits, AppState};
 use crate::scheduler::Subscription;
+use crate::slots::{KeyedSlot, KeyedSlots, Slot, Slots};
+
+/// The event streams open now, in all and on each task.
+#[derive(Debug)]
+pub struct EventStreams {
+    all: Slots,
+    per_task: KeyedSlots,
+}
+
+/// One open stream's places in the counts, given back when it ends.
+struct Open {
+    _task: KeyedSlot,
+    _all: Slot,
+}
+
+impl EventStreams {
+    pub fn new(limits: &ApiLimits) -> Self {
+        EventStreams {
+            all: Slots::new(limits.max_event_streams),
+            per_task: KeyedSlots::new(limits.max_event_streams_per_task),
+        }
+    }
+
+    fn open(&self, id: &str) -> Result<Open, ApiError> {
+        let too_many = |detail: String| ApiError::TooMany {
+            detail,
+            retry_after_secs: RETRY_AFTER_SECS,
+        };
+        let task = self.per_task.try_take(id).ok_or_else(|| {
+            too_many(format!(
+                "task {id} has {} event streams open, the configured maximum",
+                self.per_task.max()
+            ))
+        })?;
+        let all = self.all.try_take().ok_or_else(|| {
+            too_many(format!(
+                "{} event streams are open, the configured maximum",
+                self.all.max()
+            ))
+        })?;
+        Ok(Open {
+            _task: task,
+            _all: all,
+        })
+    }
+}
 
 struct Cursor {
+    /// Held for as long as the stream is open.
+    _open: Open,
     state: AppState,
     id: String,
     subscription: Subscription,
@@ -31,7 +83,8 @@ struct Cursor {
 /// The task's events as they happen.
 #[utoipa::path(get, path = "/v1/tasks/{id}/events",
     responses((status = 200, content_type = "text/event-stream", body = TaskEvent, description = "one event per change, `end` last"),
-              (status = 404, description = "no such task")))]
+              (status = 404, description = "no such task"),
+              (status = 429, description = "too many event streams open, for this task or in all")))]
 pub async fn stream(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -39,8 +92,10 @@ pub async fn stream(
     if state.storage.task(&id).await?.is_none() {
         return Err(not_found(&id));
     }
+    let open = state.event_streams.open(&id)?;
     let subscription = state.notifier.subscribe(&id);
     let cursor = Cursor {
+        _open: open,
         state,
         id,
         subscription,

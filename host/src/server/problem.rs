@@ -5,10 +5,15 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sandrun_api::Problem;
+use tower_http::timeout::TimeoutError;
 
 use crate::scheduler::SubmitError;
 use crate::storage::StorageError;
 use crate::task_request::RequestError;
+
+/// When a client refused for a full queue or too many requests at once
+/// is told to retry.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -18,6 +23,8 @@ pub enum ApiError {
     Malformed(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("the request body stalled: {0}")]
+    BodyTimeout(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -26,6 +33,11 @@ pub enum ApiError {
     Conflict(String),
     #[error("the queue holds {depth} tasks, its configured maximum; retry later")]
     QueueFull { depth: u64, retry_after_secs: u64 },
+    #[error("{detail}; retry later")]
+    TooMany {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("a valid API key is required (Authorization: Bearer KEY)")]
     Unauthorized,
     #[error("{0}")]
@@ -40,24 +52,28 @@ pub enum Kind {
     Validation,
     Malformed,
     TooLarge,
+    BodyTimeout,
     UnsupportedMediaType,
     NotFound,
     Conflict,
     QueueFull,
+    TooMany,
     Unauthorized,
     Unavailable,
     Internal,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Validation,
         Kind::Malformed,
         Kind::TooLarge,
+        Kind::BodyTimeout,
         Kind::UnsupportedMediaType,
         Kind::NotFound,
         Kind::Conflict,
         Kind::QueueFull,
+        Kind::TooMany,
         Kind::Unauthorized,
         Kind::Unavailable,
         Kind::Internal,
@@ -72,6 +88,11 @@ impl Kind {
                 "too-large",
                 "Request too large",
             ),
+            Kind::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body-timeout",
+                "Request body timed out",
+            ),
             Kind::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
@@ -80,6 +101,7 @@ impl Kind {
             Kind::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Kind::Conflict => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Kind::QueueFull => (StatusCode::TOO_MANY_REQUESTS, "queue-full", "Queue full"),
+            Kind::TooMany => (StatusCode::TOO_MANY_REQUESTS, "too-many", "Too many at once"),
             Kind::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Kind::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -113,10 +135,12 @@ impl ApiError {
             ApiError::Validation(_) => Kind::Validation,
             ApiError::Malformed(_) => Kind::Malformed,
             ApiError::TooLarge(_) => Kind::TooLarge,
+            ApiError::BodyTimeout(_) => Kind::BodyTimeout,
             ApiError::UnsupportedMediaType(_) => Kind::UnsupportedMediaType,
             ApiError::NotFound(_) => Kind::NotFound,
             ApiError::Conflict(_) => Kind::Conflict,
             ApiError::QueueFull { .. } => Kind::QueueFull,
+            ApiError::TooMany { .. } => Kind::TooMany,
             ApiError::Unauthorized => Kind::Unauthorized,
             ApiError::Unavailable(_) => Kind::Unavailable,
             ApiError::Internal(_) => Kind::Internal,
@@ -154,6 +178,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::QueueFull {
                 retry_after_secs, ..
+            }
+            | ApiError::TooMany {
+                retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
@@ -188,7 +215,11 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(e) => ApiError::Validation(e),
             SubmitError::QueueFull { depth } => ApiError::QueueFull {
                 depth,
-                retry_after_secs: 5,
+                retry_after_secs: RETRY_AFTER_SECS,
+            },
+            SubmitError::TooManyWaits { .. } => ApiError::TooMany {
+                detail: e.to_string(),
+                retry_after_secs: RETRY_AFTER_SECS,
             },
             SubmitError::Storage(e) => e.into(),
         }
@@ -198,6 +229,12 @@ impl From<SubmitError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let detail = rejection.body_text();
+        // The body read timeout, under the rejection's own error.
+        let mut causes =
+            std::iter::successors(Some(&rejection as &dyn std::error::Error), |e| e.source());
+        if let Some(timeout) = causes.find(|e| e.is::<TimeoutError>()) {
+            return ApiError::BodyTimeout(timeout.to_string());
+        }
         match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(detail),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(detail),

@@ -4,6 +4,9 @@
 //!
 //! Every request is bounded and every refusal is a reply the guest can read,
 //! not a fault: a guest that asks for too much learns why and carries on.
+//! The one exception is the number of calls: each costs the host work (a
+//! kv call, a database round trip), so the call past the task's limit
+//! stops the guest instead of answering it.
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::hooks::{KvError, KvStore, TaskHooks};
+use crate::sandbox::run::stop::{StopReason, Stopped};
 
 /// The largest request a guest may send, in bytes.
 pub const MAX_REQUEST_BYTES: usize = 2 << 20;
@@ -98,6 +102,8 @@ pub struct Services {
     hooks: Arc<dyn TaskHooks>,
     input: Value,
     kv_namespace: Option<String>,
+    /// Calls the guest may still make.
+    calls_left: u64,
     pub output: Option<Value>,
     pub logs: Vec<LogLine>,
     pub progress: Option<f64>,
@@ -108,15 +114,26 @@ impl Services {
         hooks: Arc<dyn TaskHooks>,
         input: Option<Value>,
         kv_namespace: Option<String>,
+        max_calls: u64,
     ) -> Self {
         Services {
             hooks,
             input: input.unwrap_or(Value::Null),
             kv_namespace,
+            calls_left: max_calls,
             output: None,
             logs: Vec::new(),
             progress: None,
         }
+    }
+
+    /// Count one call, or stop the guest if it has made all it may.
+    pub fn count_call(&mut self) -> Result<(), Stopped> {
+        self.calls_left = self
+            .calls_left
+            .checked_sub(1)
+            .ok_or(Stopped(StopReason::HostCallsExceeded))?;
+        Ok(())
     }
 
     /// Answer one request.

@@ -143,7 +143,7 @@ impl Sandbox {
             stop: StopSignal::new(CancelHandle::new(), started + SNAPSHOT_TIMEOUT),
             clock,
             open_files: OpenFiles::new(1024),
-            services: Services::new(Arc::new(NoHooks), None, None),
+            services: Services::new(Arc::new(NoHooks), None, None, u64::MAX),
         };
         let _slot = self.gate.enter();
         let mut store = armed_store(&self.engine, state, SNAPSHOT_FUEL);

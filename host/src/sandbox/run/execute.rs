@@ -188,7 +188,12 @@ impl Sandbox {
             stop: StopSignal::new(cancel.clone(), deadline),
             clock,
             open_files: OpenFiles::new(limits.open_files),
-            services: Services::new(hooks, task.input.clone(), task.kv_namespace.clone()),
+            services: Services::new(
+                hooks,
+                task.input.clone(),
+                task.kv_namespace.clone(),
+                limits.host_calls,
+            ),
         };
         // Declared before the store, so dropped after it: the slot is free
         // once the instance is gone.
@@ -319,6 +324,10 @@ fn classify(error: wasmtime::Error, limits: &AppliedLimits) -> Ending {
                     "memory limit of {} exceeded",
                     bytesize::ByteSize(limits.memory_bytes).display().iec()
                 ),
+            ),
+            StopReason::HostCallsExceeded => stopped(
+                Outcome::HostCallsExceeded,
+                format!("host-call limit of {} reached", limits.host_calls),
             ),
         };
     }

@@ -22,6 +22,7 @@ impl Default for LimitPolicy {
                 stdout_bytes: MIB,
                 stderr_bytes: MIB,
                 open_files: 64,
+                host_calls: 100_000,
             },
             maximum: AppliedLimits {
                 fuel: 5_000_000_000_000,
@@ -30,6 +31,7 @@ impl Default for LimitPolicy {
                 stdout_bytes: 64 * MIB,
                 stderr_bytes: 64 * MIB,
                 open_files: 1024,
+                host_calls: 100_000_000,
             },
         }
     }
@@ -151,6 +153,16 @@ impl LimitPolicy {
                 m.open_files.into(),
                 count,
             )? as u32,
+            host_calls: pick(
+                LimitField {
+                    name: "host calls",
+                    json: "host_calls",
+                },
+                requested.host_calls,
+                d.host_calls,
+                m.host_calls,
+                count,
+            )?,
         })
     }
 }

@@ -8,6 +8,7 @@ pub enum StopReason {
     TimedOut,
     Cancelled,
     MemoryExceeded,
+    HostCallsExceeded,
 }
 
 /// The error a host hook returns to unwind a guest; the runner finds it again

@@ -47,6 +47,7 @@ fn complete(operation: &mut Operation, behind_keys: bool) {
     }
     if json_body {
         statuses.extend([
+            StatusCode::REQUEST_TIMEOUT,
             StatusCode::PAYLOAD_TOO_LARGE,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ]);
