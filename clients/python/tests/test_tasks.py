@@ -37,7 +37,7 @@ def test_run_sends_every_part_of_a_request_and_returns_the_result(client: Client
     assert task.result.stdout == "['a', 'b'] hello piped [0, 255, 7]\n"
     assert task.result.output == {"doubled": 42}
     assert task.result.outcome is Outcome.SUCCEEDED and task.result.exit_code == 0
-    assert task.result.limits.timeout_ms == 10_000
+    assert task.result.limits["timeout_ms"] == 10_000
     assert task.started_at is not None and task.finished_at is not None
     assert task.created_at <= task.started_at <= task.finished_at
     assert client.get(task.id) == task

@@ -34,7 +34,7 @@ from .events import (
     TaskEvent,
 )
 from .models import (
-    AppliedLimits,
+    Limits,
     LogLevel,
     LogLine,
     ModuleInfo,
@@ -48,10 +48,9 @@ from .models import (
     TaskResult,
     TaskStatus,
 )
-from .payloads import Base64, Blob, Limits, TaskQuery, TaskRequest
+from .payloads import Base64, Blob, TaskQuery, TaskRequest
 
 __all__ = [
-    "AppliedLimits",
     "AsyncClient",
     "Base64",
     "Blob",

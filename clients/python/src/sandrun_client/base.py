@@ -1,27 +1,15 @@
-"""What `Client` and `AsyncClient` share: every endpoint as an `operation`,
-and how a `Call` becomes an httpx request.
-
-An `operation` wraps a plan (see `plans`) into a method: on a `Client` it
-returns the plan's result, on an `AsyncClient` an awaitable of it. The two
-clients then only say how to send one call.
-"""
+"""What `Client` and `AsyncClient` share beyond the endpoints: the settings,
+and how a `Call` becomes the arguments of an httpx request."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Generic, TypeVar
 
 import httpx
 
-from . import plans
-from .plans import Call, Plan
+from .operations import Operations
+from .plan import Call
 
-if TYPE_CHECKING:
-    from .client import AsyncClient, Client
-
-P = ParamSpec("P")
-T = TypeVar("T")
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -30,31 +18,7 @@ DEFAULT_TIMEOUT = 30.0
 keep-alives of an event stream, so a quiet task's stream is not cut."""
 
 
-class operation(Generic[P, T]):
-    """A plan as a method of both clients, typed for each."""
-
-    def __init__(self, plan: Callable[P, Plan[T]]) -> None:
-        self._plan = plan
-
-    @overload
-    def __get__(self, client: Client, owner: type | None = None) -> Callable[P, T]: ...
-
-    @overload
-    def __get__(
-        self, client: AsyncClient, owner: type | None = None
-    ) -> Callable[P, Awaitable[T]]: ...
-
-    def __get__(self, client: Any, owner: type | None = None) -> Any:
-        plan = self._plan
-
-        @functools.wraps(plan)
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return client._drive(plan(*args, **kwargs))
-
-        return method
-
-
-class ClientBase(Generic[H]):
+class ClientBase(Operations, Generic[H]):
     """The API, endpoint by endpoint, over the httpx client `H`; a subclass
     says how to open `H` and how to drive a plan with it.
 
@@ -94,17 +58,3 @@ class ClientBase(Generic[H]):
             "headers": call.headers,
             "timeout": timeout,
         }
-
-    submit = operation(plans.submit)
-    run = operation(plans.run)
-    submit_batch = operation(plans.submit_batch)
-    get = operation(plans.get)
-    cancel = operation(plans.cancel)
-    delete = operation(plans.delete)
-    upload_module = operation(plans.upload_module)
-    modules = operation(plans.modules)
-    module = operation(plans.module)
-    runtimes = operation(plans.runtimes)
-    nodes = operation(plans.nodes)
-    health = operation(plans.health)
-    list = operation(plans.list_tasks)

@@ -15,7 +15,8 @@ from .errors import error_for
 from .events import EventReader, TaskEvent
 from .models import Task
 from .payloads import TaskQuery
-from .plans import Plan, events_call, next_query
+from .operations import events_call, next_query
+from .plan import Plan
 
 T = TypeVar("T")
 

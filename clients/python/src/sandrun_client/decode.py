@@ -1,4 +1,5 @@
-"""JSON to the dataclasses in `models` and `events`, driven by their type hints.
+"""JSON to the dataclasses (and TypedDicts) in `models` and `events`, driven
+by their type hints.
 
 One walker instead of a hand-written constructor per type, so a new field on
 the server is one annotated line here. Keys a type does not declare are
@@ -42,8 +43,8 @@ def _decode(kind: Any, data: Any, where: str) -> Any:
     if origin is dict:
         _, value = typing.get_args(kind)
         return {k: _decode(value, v, f"{where}.{k}") for k, v in _expect(dict, data, where).items()}
-    if dataclasses.is_dataclass(kind):
-        fields = _fields(cast(type, kind))
+    if dataclasses.is_dataclass(kind) or typing.is_typeddict(kind):
+        fields = _fields(kind)
         given = _expect(dict, data, where)
         known = {k: _decode(fields[k], v, f"{where}.{k}") for k, v in given.items() if k in fields}
         try:
@@ -63,10 +64,9 @@ def _decode(kind: Any, data: Any, where: str) -> Any:
 
 
 @cache
-def _fields(kind: type) -> dict[str, Any]:
-    """A dataclass's field types, resolved once per class."""
-    hints = typing.get_type_hints(kind)
-    return {f.name: hints[f.name] for f in dataclasses.fields(kind)}
+def _fields(kind: Any) -> dict[str, Any]:
+    """A dataclass's or a TypedDict's field types, resolved once per class."""
+    return typing.get_type_hints(kind)
 
 
 def _expect(kind: type[T], data: Any, where: str) -> T:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 
 class TaskStatus(StrEnum):
@@ -51,9 +51,9 @@ class NodeStatus(StrEnum):
     DEAD = "dead"
 
 
-@dataclass(frozen=True)
-class AppliedLimits:
-    """The limits a run actually had, every one set."""
+class Limits(TypedDict, total=False):
+    """The limits a task asks for (a key left out takes the server's
+    default), and in a result the ones it ran under, every key set."""
 
     fuel: int
     memory_bytes: int
@@ -83,7 +83,7 @@ class TaskResult:
     fuel_used: int
     wall_time_ms: float
     peak_memory_bytes: int
-    limits: AppliedLimits
+    limits: Limits
     message: str | None = None
     output: Any = None
     logs: list[LogLine] = field(default_factory=list)

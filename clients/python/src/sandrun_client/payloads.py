@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict, cast
 
-from .models import TaskStatus
+from .models import Limits, TaskStatus
 
 
 class Base64(TypedDict):
@@ -23,15 +23,6 @@ class Base64(TypedDict):
 Blob = str | bytes | Base64
 """Bytes for the guest: text as it is, `bytes` sent as text when they are
 UTF-8 and as base64 otherwise, or base64 already encoded."""
-
-
-class Limits(TypedDict, total=False):
-    fuel: int
-    memory_bytes: int
-    timeout_ms: int
-    stdout_bytes: int
-    stderr_bytes: int
-    open_files: int
 
 
 class TaskRequest(TypedDict, total=False):
