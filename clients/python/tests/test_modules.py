@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from sandrun_client import Client, Conflict, NodeStatus, NotFound, Outcome, TaskStatus, ValidationError
@@ -51,3 +52,13 @@ def test_the_server_reports_its_runtimes_nodes_and_health(client: Client) -> Non
     assert node.started_at <= node.last_heartbeat
     health = client.health()
     assert health.ready and health.database and health.runtimes
+
+
+def test_a_server_that_is_not_ready_says_which_part_is_not() -> None:
+    # A live server is always ready here: answer as one still loading its runtimes.
+    not_ready = httpx.MockTransport(lambda _: httpx.Response(503, json={"database": True, "runtimes": False}))
+    with Client() as client:
+        client._http.close()
+        client._http = httpx.Client(transport=not_ready, base_url="http://sandrun.test")
+        health = client.health()
+    assert (health.ready, health.database, health.runtimes) == (False, True, False)

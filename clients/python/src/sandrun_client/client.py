@@ -28,6 +28,7 @@ class Client(ClientBase[httpx.Client]):
         return httpx.Client(**options)
 
     def _drive(self, plan: Plan[T]) -> T:
+        """Send each call of `plan` and give it the response, until it returns."""
         try:
             call = next(plan)
             while True:
@@ -44,7 +45,8 @@ class Client(ClientBase[httpx.Client]):
             following = next_query(following, page)
 
     def events(self, task_id: str) -> Iterator[TaskEvent]:
-        """The task's events as they happen (its history first), to `end`."""
+        """The task's events as they happen (its history first), to `end`, without
+        waiting for the server to close the stream."""
         with self._http.stream(**self._request_args(events_call(task_id))) as response:
             if response.is_error:
                 response.read()
@@ -53,6 +55,8 @@ class Client(ClientBase[httpx.Client]):
             for line in response.iter_lines():
                 if (event := reader.feed(line)) is not None:
                     yield event
+                if reader.ended:
+                    return
 
     def close(self) -> None:
         self._http.close()
@@ -73,6 +77,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
         return httpx.AsyncClient(**options)
 
     async def _drive(self, plan: Plan[T]) -> T:
+        """Send each call of `plan` and give it the response, until it returns."""
         try:
             call = next(plan)
             while True:
@@ -90,7 +95,8 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
             following = next_query(following, page)
 
     async def events(self, task_id: str) -> AsyncIterator[TaskEvent]:
-        """The task's events as they happen (its history first), to `end`."""
+        """The task's events as they happen (its history first), to `end`, without
+        waiting for the server to close the stream."""
         async with self._http.stream(**self._request_args(events_call(task_id))) as response:
             if response.is_error:
                 await response.aread()
@@ -99,6 +105,8 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
             async for line in response.aiter_lines():
                 if (event := reader.feed(line)) is not None:
                     yield event
+                if reader.ended:
+                    return
 
     async def aclose(self) -> None:
         await self._http.aclose()
