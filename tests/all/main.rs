@@ -26,6 +26,7 @@ mod module_cache;
 mod multi_node;
 mod postgres;
 mod python;
+mod python_client;
 mod runtime_install;
 mod shutdown;
 mod snapshot;

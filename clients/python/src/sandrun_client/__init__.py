@@ -1,0 +1,93 @@
+"""A typed client for the sandrun server's HTTP API, sync (`Client`) and
+async (`AsyncClient`), with the same methods on both.
+
+    from sandrun_client import Client
+
+    with Client("http://127.0.0.1:8080") as sandrun:
+        task = sandrun.run(code="print(6 * 7)")
+        print(task.result.stdout)
+"""
+
+from .client import AsyncClient, Client
+from .decode import DecodeError
+from .errors import (
+    Conflict,
+    InternalError,
+    MalformedRequest,
+    NotFound,
+    QueueFull,
+    SandrunError,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from .events import (
+    EndEvent,
+    LogEvent,
+    OtherEvent,
+    ProgressEvent,
+    StatusEvent,
+    StderrEvent,
+    StdoutEvent,
+    TaskEvent,
+)
+from .models import (
+    Limits,
+    LogLevel,
+    LogLine,
+    ModuleInfo,
+    Node,
+    NodeStatus,
+    Outcome,
+    Readiness,
+    RuntimeInfo,
+    Task,
+    TaskPage,
+    TaskResult,
+    TaskStatus,
+)
+from .payloads import Base64, Blob, TaskQuery, TaskRequest
+
+__all__ = [
+    "AsyncClient",
+    "Base64",
+    "Blob",
+    "Client",
+    "Conflict",
+    "DecodeError",
+    "EndEvent",
+    "InternalError",
+    "Limits",
+    "LogEvent",
+    "LogLevel",
+    "LogLine",
+    "MalformedRequest",
+    "ModuleInfo",
+    "Node",
+    "NodeStatus",
+    "NotFound",
+    "OtherEvent",
+    "Outcome",
+    "ProgressEvent",
+    "QueueFull",
+    "Readiness",
+    "RuntimeInfo",
+    "SandrunError",
+    "StatusEvent",
+    "StderrEvent",
+    "StdoutEvent",
+    "Task",
+    "TaskEvent",
+    "TaskPage",
+    "TaskQuery",
+    "TaskRequest",
+    "TaskResult",
+    "TaskStatus",
+    "TooLarge",
+    "Unauthorized",
+    "Unavailable",
+    "UnsupportedMediaType",
+    "ValidationError",
+]

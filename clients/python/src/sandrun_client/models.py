@@ -1,0 +1,152 @@
+"""What the server answers, as frozen dataclasses.
+
+They mirror the wire types of the server's `api` crate field by field, so
+that a field's meaning is documented once, there; `decode` builds them from
+JSON, ignoring fields this version does not know yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypedDict
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """A task in this status will never change again."""
+        return self not in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+
+
+class Outcome(StrEnum):
+    """Why a run stopped."""
+
+    SUCCEEDED = "succeeded"
+    EXITED = "exited"
+    OUT_OF_FUEL = "out_of_fuel"
+    TIMED_OUT = "timed_out"
+    MEMORY_EXCEEDED = "memory_exceeded"
+    TRAPPED = "trapped"
+    CANCELLED = "cancelled"
+    INVALID_MODULE = "invalid_module"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+class NodeStatus(StrEnum):
+    ALIVE = "alive"
+    DEAD = "dead"
+
+
+class Limits(TypedDict, total=False):
+    """The limits a task asks for (a key left out takes the server's
+    default), and in a result the ones it ran under, every key set."""
+
+    fuel: int
+    memory_bytes: int
+    timeout_ms: int
+    stdout_bytes: int
+    stderr_bytes: int
+    open_files: int
+
+
+@dataclass(frozen=True)
+class LogLine:
+    level: LogLevel
+    message: str
+    at_ms: float
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """Everything recorded about one run of a task."""
+
+    outcome: Outcome
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    fuel_used: int
+    wall_time_ms: float
+    peak_memory_bytes: int
+    limits: Limits
+    message: str | None = None
+    output: Any = None
+    logs: list[LogLine] = field(default_factory=list)
+    progress: float | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    status: TaskStatus
+    runtime: str
+    priority: int
+    labels: dict[str, str]
+    attempt: int
+    max_attempts: int
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: TaskResult | None = None
+    error: str | None = None
+    progress: float | None = None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of tasks, newest first; `next_cursor` is None on the last."""
+
+    tasks: list[Task]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    hash: str
+    size: int
+    created_at: datetime
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    name: str
+    description: str
+    ready: bool
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    status: NodeStatus
+    address: str
+    slots: int
+    running: int
+    started_at: datetime
+    last_heartbeat: datetime
+
+
+@dataclass(frozen=True)
+class Readiness:
+    database: bool
+    runtimes: bool
+
+    @property
+    def ready(self) -> bool:
+        """What `/readyz` answers 200 for."""
+        return self.database and self.runtimes
