@@ -101,7 +101,11 @@ impl Kind {
             Kind::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Kind::Conflict => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Kind::QueueFull => (StatusCode::TOO_MANY_REQUESTS, "queue-full", "Queue full"),
-            Kind::TooMany => (StatusCode::TOO_MANY_REQUESTS, "too-many", "Too many at once"),
+            Kind::TooMany => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many",
+                "Too many at once",
+            ),
             Kind::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Kind::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

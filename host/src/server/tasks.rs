@@ -27,7 +27,7 @@ pub struct WaitQuery {
     responses((status = 202, body = Task, description = "queued or running"),
               (status = 200, body = Task, description = "ended within the wait, or an idempotent repeat that ended"),
               (status = 409, description = "the idempotency key already names a different task"),
-              (status = 429, description = "the queue is full")))]
+              (status = 429, description = "the queue is full, or too many requests are waiting with `?wait=`")))]
 pub async fn submit(
     State(state): State<AppState>,
     Query(query): Query<WaitQuery>,

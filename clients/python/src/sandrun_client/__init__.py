@@ -11,6 +11,7 @@ async (`AsyncClient`), with the same methods on both.
 from .client import AsyncClient, Client
 from .decode import DecodeError
 from .errors import (
+    BodyTimeout,
     Conflict,
     InternalError,
     MalformedRequest,
@@ -18,6 +19,7 @@ from .errors import (
     QueueFull,
     SandrunError,
     TooLarge,
+    TooMany,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
@@ -57,6 +59,7 @@ __all__ = [
     "Client",
     "Conflict",
     "DecodeError",
+    "BodyTimeout",
     "EndEvent",
     "InternalError",
     "Limits",
@@ -86,6 +89,7 @@ __all__ = [
     "TaskResult",
     "TaskStatus",
     "TooLarge",
+    "TooMany",
     "Unauthorized",
     "Unavailable",
     "UnsupportedMediaType",

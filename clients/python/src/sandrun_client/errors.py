@@ -49,6 +49,10 @@ class TooLarge(SandrunError):
     pass
 
 
+class BodyTimeout(SandrunError):
+    """The request body stalled for longer than the server waits."""
+
+
 class UnsupportedMediaType(SandrunError):
     pass
 
@@ -63,6 +67,11 @@ class Conflict(SandrunError):
 
 class QueueFull(SandrunError):
     """The queue is at its maximum; try again after `retry_after` seconds."""
+
+
+class TooMany(SandrunError):
+    """Too many requests of this kind at once (event streams, `?wait=`
+    waits); try again after `retry_after` seconds."""
 
 
 class Unauthorized(SandrunError):
@@ -81,10 +90,12 @@ _KINDS: dict[str, type[SandrunError]] = {
     "validation": ValidationError,
     "malformed": MalformedRequest,
     "too-large": TooLarge,
+    "body-timeout": BodyTimeout,
     "unsupported-media-type": UnsupportedMediaType,
     "not-found": NotFound,
     "conflict": Conflict,
     "queue-full": QueueFull,
+    "too-many": TooMany,
     "unauthorized": Unauthorized,
     "unavailable": Unavailable,
     "internal": InternalError,

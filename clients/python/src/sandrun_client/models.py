@@ -37,6 +37,7 @@ class Outcome(StrEnum):
     TRAPPED = "trapped"
     CANCELLED = "cancelled"
     INVALID_MODULE = "invalid_module"
+    HOST_CALLS_EXCEEDED = "host_calls_exceeded"
 
 
 class LogLevel(StrEnum):
@@ -61,6 +62,7 @@ class Limits(TypedDict, total=False):
     stdout_bytes: int
     stderr_bytes: int
     open_files: int
+    host_calls: int
 
 
 @dataclass(frozen=True)
