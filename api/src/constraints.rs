@@ -35,17 +35,19 @@ pub(crate) fn env() -> ObjectBuilder {
 }
 
 /// `files`: plain relative paths that stay inside `/input` (no `..`, no
-/// leading `.` or `/`, no `\`, components of at most 255 bytes, not a
-/// directory), each a [`crate::Blob`].
+/// leading `.` or `/`, no `\`, not a directory), each a [`crate::Blob`].
+/// A component is at most 255 ASCII characters, or 63 when any is not
+/// ASCII: the host's file names are 255 bytes, which a pattern cannot count.
 pub(crate) fn files() -> ObjectBuilder {
-    let name = string(
-        r"^(?!\.\.?(?:/|$))(?!.*/\.\.(?:/|$))[^/\\\u0000]{1,255}(?:/+[^/\\\u0000]{1,255})*$",
-    );
+    const COMPONENT: &str = r"(?:[\x01-\x2e\x30-\x5b\x5d-\x7f]{1,255}|[^/\\\u0000]{1,63})";
+    let name = string(&format!(
+        r"^(?!\.\.?(?:/|$))(?!.*/\.\.(?:/|$)){COMPONENT}(?:/+{COMPONENT})*$"
+    ));
     map(name, Ref::from_schema_name("Blob"))
 }
 
-/// `labels`: at most 32, keys of 1 to 64 bytes without `=`, values of at
-/// most 256 bytes.
+/// `labels`: at most 32, keys of 1 to 64 characters without `=`, values of
+/// at most 256 characters.
 pub(crate) fn labels() -> ObjectBuilder {
     let value = ObjectBuilder::new()
         .schema_type(Type::String)
@@ -85,13 +87,15 @@ pub fn module_version() -> ObjectBuilder {
 /// nothing), `T` or a space between date and time, from 1970 on, days
 /// that exist.
 pub(crate) fn utc_time() -> ObjectBuilder {
+    string(&utc_time_pattern()).description(Some("RFC 3339 in UTC, e.g. `2026-01-31T12:00:00Z`."))
+}
+
+/// The pattern of [`utc_time`], which the server matches too.
+pub fn utc_time_pattern() -> String {
     const YEAR: &str = "(?:19[7-9][0-9]|[2-9][0-9]{3})";
     const MONTH_DAY: &str = "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)";
     const LEAP_YEAR: &str = "(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)";
     const TIME: &str =
         "(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]*)?(?:Z|\\+00:00)?";
-    string(&format!(
-        "^(?:{YEAR}-{MONTH_DAY}|{LEAP_YEAR}-02-29)[T ]{TIME}$"
-    ))
-    .description(Some("RFC 3339 in UTC, e.g. `2026-01-31T12:00:00Z`."))
+    format!("^(?:{YEAR}-{MONTH_DAY}|{LEAP_YEAR}-02-29)[T ]{TIME}$")
 }

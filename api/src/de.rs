@@ -3,9 +3,13 @@
 //! Schema do not tell it from `3`), and an object must be an object (serde
 //! would also read a struct from an array of its fields in order).
 
-use serde::de::{DeserializeOwned, Error};
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Error, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::{Number, Value};
+use serde_json::Number;
 
 fn integral<T: TryFrom<i128>, E: Error>(n: &Number) -> Result<T, E> {
     let whole = match (n.as_i64(), n.as_u64(), n.as_f64()) {
@@ -35,9 +39,34 @@ pub(crate) fn optional_integer<'de, D: Deserializer<'de>, T: TryFrom<i128>>(
 }
 
 /// A struct, from a JSON object only.
-pub(crate) fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
-    match Value::deserialize(d)? {
-        object @ Value::Object(_) => T::deserialize(object).map_err(D::Error::custom),
-        other => Err(D::Error::custom(format!("expected an object, got {other}"))),
+pub(crate) fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Object::deserialize(d).map(|Object(t)| t)
+}
+
+/// A list of structs, each from a JSON object only.
+pub(crate) fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    let items = Vec::<Object<T>>::deserialize(d)?;
+    Ok(items.into_iter().map(|Object(t)| t).collect())
+}
+
+/// `T`, read only from a JSON object: what a request body must be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Fields(PhantomData)).map(Object)
     }
 }

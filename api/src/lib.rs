@@ -20,6 +20,7 @@ mod runtime;
 mod task;
 
 pub use blob::{Blob, InvalidBase64};
+pub use de::Object;
 pub use event::TaskEvent;
 pub use health::{Readiness, RuntimeInfo, RuntimeList};
 pub use limits::{AppliedLimits, Limits};

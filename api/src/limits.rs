@@ -58,8 +58,24 @@ pub struct Limits {
     pub open_files: Option<u32>,
     /// Host calls (`host.call`, of every kind) the guest may make; the one
     /// past them stops it with `host_calls_exceeded`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
     pub host_calls: Option<u64>,
+    /// Bytes one host call may carry each way: the request the guest sends
+    /// and the reply it gets. A larger request or reply is refused with a
+    /// `too_large` error the guest can read; a task whose `input` would not
+    /// fit is refused at submission.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
+    pub host_call_bytes: Option<u64>,
 }
 
 /// The limits a task actually ran under, every one of them set.
@@ -74,4 +90,7 @@ pub struct AppliedLimits {
     /// 0 in results recorded before this limit existed.
     #[serde(default)]
     pub host_calls: u64,
+    /// 0 in results recorded before this limit existed.
+    #[serde(default)]
+    pub host_call_bytes: u64,
 }

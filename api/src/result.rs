@@ -25,6 +25,9 @@ pub enum Outcome {
     InvalidModule,
     /// The guest made more host calls than its limit allows.
     HostCallsExceeded,
+    /// A session run's new state would pass the session's state limit; the
+    /// run is rolled back.
+    StateExceeded,
 }
 
 impl Outcome {
@@ -39,6 +42,7 @@ impl Outcome {
             Outcome::Cancelled => "cancelled",
             Outcome::InvalidModule => "invalid_module",
             Outcome::HostCallsExceeded => "host_calls_exceeded",
+            Outcome::StateExceeded => "state_exceeded",
         }
     }
 }
@@ -71,6 +75,14 @@ pub struct TaskResult {
     /// The last progress (0 to 1) the guest reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,
+    /// For a session run: the `repr` of its trailing expression's value, as
+    /// Python's REPL shows it (absent when there is none, or it is `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// For a session run: a limit or fault stopped it, so the session was
+    /// left exactly as it was before the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rolled_back: bool,
 }
 
 /// Severity of a guest's log message.

@@ -172,6 +172,7 @@ pub struct TaskQuery {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     #[schema(min_items = 1, max_items = 1000)]
+    #[serde(deserialize_with = "crate::de::objects")]
     pub tasks: Vec<TaskRequest>,
 }
 

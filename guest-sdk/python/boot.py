@@ -3,6 +3,14 @@
 # every task's turn to call. The snapshot freezes argv, the environment and
 # every RNG, so each task brings its own and reseeds; its code then runs as
 # `python -c` would run it, exit status and traceback alike.
+#
+# A session's first run calls `_sandrun_session_start` instead, which moves
+# the runner into a module of its own (`_sandrun_session`) so that the
+# session's namespace holds only what its code makes, and every later run
+# calls `_sandrun_session.run`. A session run returns to the host instead
+# of exiting, so that the interpreter stays sound for the next run, and
+# reports its status and the value of a trailing expression through the
+# `session_end` host call.
 
 
 def _sandrun_snapshot(modules):
@@ -27,8 +35,14 @@ def _sandrun_snapshot(modules):
 def _sandrun_task(spec):
     import linecache, os, sys, __main__
 
-    reseed, exit_status = _sandrun_reseed, _sandrun_exit_status
-    for name in ("_sandrun_task", "_sandrun_reseed", "_sandrun_exit_status"):
+    reseed, ended = _sandrun_reseed, _sandrun_ended
+    for name in (
+        "_sandrun_task",
+        "_sandrun_reseed",
+        "_sandrun_ended",
+        "_sandrun_session_start",
+        "_sandrun_session_run",
+    ):
         del __main__.__dict__[name]
     reseed(sys, os.urandom(32))
     sys.argv = ["-c", *spec["args"]]
@@ -36,22 +50,58 @@ def _sandrun_task(spec):
     os.environ.update(spec["env"])
     source = spec["code"]
     linecache.cache["<string>"] = (len(source), None, source.splitlines(True), "<string>")
-    status = 0
+    error = None
     try:
         exec(compile(source, "<string>", "exec"), __main__.__dict__)
-    except SystemExit as e:
-        status = exit_status(sys, e.code)
     except BaseException as e:
-        e = e.with_traceback(e.__traceback__.tb_next)
-        sys.excepthook(type(e), e, e.__traceback__)
-        status = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
+        error = e
+    status = ended(sys, error)
     if status:
         os._exit(status)
+
+
+def _sandrun_session_start(spec):
+    import os, sys, types, __main__
+
+    runner = types.ModuleType("_sandrun_session")
+    runner.reseed = __main__.__dict__.pop("_sandrun_reseed")
+    runner.ended = __main__.__dict__.pop("_sandrun_ended")
+    runner.run = __main__.__dict__.pop("_sandrun_session_run")
+    for name in ("_sandrun_task", "_sandrun_session_start"):
+        del __main__.__dict__[name]
+    sys.modules["_sandrun_session"] = runner
+    runner.reseed(sys, os.urandom(32))
+    sys.argv = ["-c", *spec["args"]]
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    runner.run(spec)
+
+
+def _sandrun_session_run(spec):
+    import ast, builtins, json, linecache, sys, __main__
+    import _host
+
+    runner = sys.modules["_sandrun_session"]
+    runner.runs = getattr(runner, "runs", 0) + 1
+    name = f"<run {runner.runs}>"
+    source = spec["code"]
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    error, value = None, None
+    try:
+        tree = ast.parse(source, name, "exec")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, name, "exec"), __main__.__dict__)
+        if last is not None:
+            result = eval(compile(ast.Expression(last.value), name, "eval"), __main__.__dict__)
+            if result is not None:
+                builtins._ = result
+                value = repr(result)
+                if len(value) > 65536:
+                    value = value[:65536] + "…"
+    except BaseException as e:
+        error = e
+    report = {"call": "session_end", "status": runner.ended(sys, error), "value": value}
+    _host.call(json.dumps(report).encode())
 
 
 def _sandrun_reseed(sys, entropy):
@@ -68,14 +118,29 @@ def _sandrun_reseed(sys, entropy):
         tempfile._name_sequence = None
 
 
-def _sandrun_exit_status(sys, code):
-    # What CPython makes of `SystemExit(code)` at the end of `python -c`.
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code if -(1 << 31) <= code < 1 << 31 else -1
-    try:
-        print(code, file=sys.stderr)
-    except Exception:
-        pass
-    return 1
+def _sandrun_ended(sys, error):
+    # The exit status of code that raised `error` (None: it did not), as
+    # `python -c` gives it, with the traceback printed as CPython prints it
+    # (without the runner's frame, or for a syntax error the parser's), and
+    # the streams flushed.
+    status, code = 0, getattr(error, "code", None)
+    if isinstance(error, SystemExit) and (code is None or isinstance(code, int)):
+        # What CPython makes of `SystemExit(code)` at the end of `python -c`.
+        status = 0 if code is None else code if -(1 << 31) <= code < 1 << 31 else -1
+    elif isinstance(error, SystemExit):
+        try:
+            print(code, file=sys.stderr)
+        except Exception:
+            pass
+        status = 1
+    elif error is not None:
+        trace = None if isinstance(error, SyntaxError) else error.__traceback__.tb_next
+        error = error.with_traceback(trace)
+        sys.excepthook(type(error), error, error.__traceback__)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    return status

@@ -16,6 +16,7 @@
 //! - `host_call`: the `host.call` import and the services behind it;
 //! - `python`: what a Python task needs beyond a module (the runtime's
 //!   snapshot, the `sandrun` helper, the way code enters the interpreter);
+//! - `session`: Python whose state outlives a run, kept as data;
 //!
 //! with `error` and `guest_memory` shared by all of them.
 
@@ -25,6 +26,7 @@ mod guest_memory;
 mod host_call;
 mod python;
 mod run;
+mod session;
 mod wasi;
 
 use std::collections::HashMap;
@@ -40,6 +42,7 @@ pub use run::limits::{LimitError, LimitField, LimitPolicy};
 pub use run::stop::CancelHandle;
 pub use run::task::{Source, Task, WasmModule};
 pub use run::task_thread;
+pub use session::{SessionRan, SessionState, StateError};
 
 use crate::home::Home;
 use engine::EpochTicker;

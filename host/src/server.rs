@@ -18,6 +18,7 @@ pub use observe::observed;
 mod openapi;
 mod problem;
 mod tasks;
+mod utc_time;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -205,6 +205,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Queue `tasks` in one transaction: all of them, or none.
     async fn insert_tasks(&self, tasks: Vec<NewTask>) -> Result<Vec<Inserted>, StorageError>;
     async fn task(&self, id: &str) -> Result<Option<TaskRecord>, StorageError>;
+    /// The task submitted under an idempotency key.
+    async fn task_by_idempotency_key(&self, key: &str) -> Result<Option<TaskRecord>, StorageError>;
     /// Newest first.
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError>;
     async fn queued_count(&self) -> Result<u64, StorageError>;

@@ -34,12 +34,14 @@ fn bad(field: impl Into<String>, detail: impl Into<String>) -> RequestError {
 
 /// Check everything about `request` that does not need the database.
 pub fn validate(request: &TaskRequest, sandbox: &Sandbox) -> Result<(), RequestError> {
+    // Lengths in characters, as JSON Schema counts them.
+    let chars = |s: &str| s.chars().count();
     if let Some(key) = &request.idempotency_key
-        && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
+        && !(1..=MAX_IDEMPOTENCY_KEY).contains(&chars(key))
     {
         return Err(bad(
             "idempotency_key",
-            format!("must be 1 to {MAX_IDEMPOTENCY_KEY} bytes"),
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
         ));
     }
     if let Some(n) = request.max_attempts
@@ -62,16 +64,16 @@ pub fn validate(request: &TaskRequest, sandbox: &Sandbox) -> Result<(), RequestE
         return Err(bad("labels", format!("at most {MAX_LABELS} labels")));
     }
     for (key, value) in &request.labels {
-        if key.is_empty() || key.len() > MAX_LABEL_KEY || key.contains('=') {
+        if !(1..=MAX_LABEL_KEY).contains(&chars(key)) || key.contains('=') {
             return Err(bad(
                 format!("labels.{key}"),
-                format!("keys are 1 to {MAX_LABEL_KEY} bytes without `=`"),
+                format!("keys are 1 to {MAX_LABEL_KEY} characters without `=`"),
             ));
         }
-        if value.len() > MAX_LABEL_VALUE {
+        if chars(value) > MAX_LABEL_VALUE {
             return Err(bad(
                 format!("labels.{key}"),
-                format!("values are at most {MAX_LABEL_VALUE} bytes"),
+                format!("values are at most {MAX_LABEL_VALUE} characters"),
             ));
         }
     }
@@ -81,6 +83,7 @@ pub fn validate(request: &TaskRequest, sandbox: &Sandbox) -> Result<(), RequestE
         TaskError::BadInputName { ref name, .. } => bad(format!("files.{name}"), e.to_string()),
         TaskError::BadEnvName(ref name) => bad(format!("env.{name}"), e.to_string()),
         TaskError::NulByte { .. } => bad("request", e.to_string()),
+        TaskError::InputTooLarge { .. } => bad("input", e.to_string()),
         other => bad("request", other.to_string()),
     })?;
     Ok(())

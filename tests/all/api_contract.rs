@@ -9,7 +9,7 @@ use sandrun_api::TaskStatus;
 use serde_json::{Value, json};
 
 use crate::api_errors::{problem, still_serving};
-use crate::app::{python, spawn_app};
+use crate::app::{python, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extreme_query_values_get_problems() {
@@ -46,16 +46,19 @@ async fn extreme_query_values_get_problems() {
     app.stop().await;
 }
 
+/// A Python task's body with `extra`'s fields added.
+fn with_fields(extra: Value) -> Value {
+    let mut body = python("pass");
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    body
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extreme_bodies_get_problems() {
     let app = spawn_app().await;
-    let code = |extra: Value| {
-        let mut body = python("pass");
-        body.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        body
-    };
+    let code = with_fields;
     let big = serde_json::from_str::<Value>("9999999999999999999").unwrap();
     for (path, body, kind, field) in [
         (
@@ -191,11 +194,31 @@ async fn a_panicking_handler_answers_a_500_problem() {
 }
 
 /// Every operation lists the problems it can answer, whatever path or
-/// method is added later.
+/// method is added later; with API keys, the bearer scheme and 401 too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_lists_every_operations_problems() {
-    let app = spawn_app().await;
-    let doc: Value = app.get("/v1/openapi.json").await.json().await.unwrap();
+    let open = spawn_app().await;
+    let doc: Value = open.get("/v1/openapi.json").await.json().await.unwrap();
+    check_problems(&doc, false);
+    assert!(doc["components"].get("securitySchemes").is_none());
+    open.stop().await;
+
+    let keyed = spawn_app_with(|args| args.api_keys = vec!["k".into()]).await;
+    let doc: Value = keyed.get("/v1/openapi.json").await.json().await.unwrap();
+    check_problems(&doc, true);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"],
+        json!({"type": "http", "scheme": "bearer"})
+    );
+    assert_eq!(
+        doc["paths"]["/v1/tasks"]["post"]["security"],
+        json!([{"bearer": []}])
+    );
+    assert!(doc["paths"]["/healthz"]["get"].get("security").is_none());
+    keyed.stop().await;
+}
+
+fn check_problems(doc: &Value, keyed: bool) {
     let paths = doc["paths"].as_object().unwrap();
     let mut operations = 0;
     for (path, item) in paths {
@@ -212,11 +235,16 @@ async fn the_document_lists_every_operations_problems() {
             if takes_input {
                 assert!(has("400"), "{at}");
             }
-            if operation["requestBody"]["content"]["application/json"].is_object() {
-                assert!(has("413") && has("415"), "{at}");
+            if operation.get("requestBody").is_some() {
+                assert!(has("408") && has("413"), "{at}");
             }
-            if path.starts_with("/v1/") && path != "/v1/openapi.json" {
-                assert!(has("401") && has("503"), "{at}");
+            if operation["requestBody"]["content"]["application/json"].is_object() {
+                assert!(has("415"), "{at}");
+            }
+            let api = path.starts_with("/v1/") && path != "/v1/openapi.json";
+            assert_eq!(has("401"), api && keyed, "{at}");
+            if api {
+                assert_eq!(has("503"), path != "/v1/runtimes", "{at}");
             }
             for (status, response) in responses {
                 if status.as_str() < "400" || at == "get /readyz" {
@@ -238,7 +266,6 @@ async fn the_document_lists_every_operations_problems() {
         }
     }
     assert!(operations >= 14, "{operations}");
-    app.stop().await;
 }
 
 /// The constraints the server enforces are in the schemas.
@@ -275,5 +302,116 @@ async fn the_document_states_the_servers_limits() {
         (&limit["schema"]["minimum"], &limit["schema"]["maximum"]),
         (&json!(1), &json!(500))
     );
+    app.stop().await;
+}
+
+/// Where the schema and serde could disagree, the server takes exactly
+/// what the schema allows: objects only where it says object, lengths in
+/// characters, times as its pattern writes them, an input that fits in a
+/// host call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_takes_what_the_schema_allows_and_no_more() {
+    let app = spawn_app().await;
+    let with = with_fields;
+    let refused = [
+        (
+            "/v1/batches",
+            json!({"tasks": [["python", "pass"]]}),
+            "malformed",
+            None,
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"stdin": ["abc"]})),
+            "malformed",
+            None,
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"files": {"a": {"base64": "YQ==", "x": 1}}})),
+            "malformed",
+            None,
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"files": {"a": {}}})),
+            "malformed",
+            None,
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"labels": {"é".repeat(65): "v"}})),
+            "validation",
+            Some(format!("labels.{}", "é".repeat(65))),
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"labels": {"k": "é".repeat(257)}})),
+            "validation",
+            Some("labels.k".to_owned()),
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"idempotency_key": "é".repeat(257)})),
+            "validation",
+            Some("idempotency_key".to_owned()),
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"files": {"é".repeat(64): "x"}})),
+            "validation",
+            Some(format!("files.{}", "é".repeat(64))),
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"files": {"a".repeat(256): "x"}})),
+            "validation",
+            Some(format!("files.{}", "a".repeat(256))),
+        ),
+        (
+            "/v1/tasks",
+            with(json!({"input": "x".repeat(2000), "limits": {"host_call_bytes": 1000}})),
+            "validation",
+            Some("input".to_owned()),
+        ),
+    ];
+    for (path, body, kind, field) in refused {
+        let p = problem(app.post(path, &body).await, 400).await;
+        assert_eq!(
+            p.kind,
+            format!("urn:sandrun:problem:{kind}"),
+            "{}",
+            p.detail
+        );
+        assert_eq!(p.field, field, "{}", p.detail);
+    }
+    let taken = with(json!({
+        "stdin": {"base64": "YQ=="},
+        "labels": {"é".repeat(64): "é".repeat(256)},
+        "idempotency_key": "é".repeat(256),
+        "files": {"é".repeat(63): "x", "a".repeat(255): "y"},
+    }));
+    let response = app.post("/v1/tasks", &taken).await;
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+    for (time, status) in [
+        ("2026-01-31T12:00:00Z", 200),
+        ("2026-01-31 12:00:00", 200),
+        ("2026-01-31T12:00:00.%2B00:00", 200),
+        ("2024-02-29T00:00:00.123456789Z", 200),
+        ("1970-01-01T00:00:00Z", 200),
+        ("2026-02-29T00:00:00Z", 400),
+        ("2026-01-31T12:00:00%2B01:00", 400),
+        ("2026-01-31t12:00:00z", 400),
+        ("2026-1-31T12:00:00Z", 400),
+        ("2026-01-31T24:00:00Z", 400),
+    ] {
+        let response = app.get(&format!("/v1/tasks?created_after={time}")).await;
+        assert_eq!(response.status(), status, "{time}");
+    }
+    still_serving(&app).await;
     app.stop().await;
 }

@@ -143,13 +143,27 @@ async fn a_full_queue_is_429_with_retry_after() {
     .await;
     let blocker = app.submit(python("import time\ntime.sleep(30)")).await;
     app.until_status(&blocker.id, TaskStatus::Running).await;
-    app.submit(python("pass")).await;
+    let mut keyed = python("pass");
+    keyed["idempotency_key"] = json!("waited-on");
+    let queued = app.submit(keyed.clone()).await;
     app.submit(python("pass")).await;
     let response = app.post("/v1/tasks", &python("pass")).await;
     assert_eq!(response.headers()["retry-after"], "5");
     assert_eq!(
         problem(response, 429).await.kind,
         "urn:sandrun:problem:queue-full"
+    );
+    // A repeat makes no new task, so a full queue does not refuse it: a
+    // client waiting again for its task is answered.
+    let repeat = app.post("/v1/tasks?wait=0.1", &keyed).await;
+    assert_eq!(repeat.status(), 202);
+    let repeated: sandrun_api::Task = repeat.json().await.unwrap();
+    assert_eq!(repeated.id, queued.id);
+    keyed["priority"] = json!(3);
+    let changed = app.post("/v1/tasks", &keyed).await;
+    assert_eq!(
+        problem(changed, 409).await.kind,
+        "urn:sandrun:problem:conflict"
     );
     app.post(&format!("/v1/tasks/{}/cancel", blocker.id), &json!({}))
         .await;

@@ -110,22 +110,24 @@ async fn a_stalled_body_is_408_and_the_server_keeps_serving() {
         args.body_read_timeout = Some(Duration::from_millis(300).into());
     })
     .await;
-    let mut client = connect(&app).await;
-    client
-        .write_all(
-            b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 100\r\n\r\n{\"runtime\": ",
-        )
-        .await
-        .unwrap();
-    let answer = until_closed(&mut client, Duration::from_secs(3))
-        .await
-        .expect("the server answers and closes");
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(
-        answer.contains("urn:sandrun:problem:body-timeout"),
-        "{answer}"
-    );
+    let stalled: [&[u8]; 2] = [
+        b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"runtime\": ",
+        b"POST /v1/modules HTTP/1.1\r\nHost: x\r\nContent-Type: application/wasm\r\n\
+          Content-Length: 100\r\n\r\n\0asm",
+    ];
+    for request in stalled {
+        let mut client = connect(&app).await;
+        client.write_all(request).await.unwrap();
+        let answer = until_closed(&mut client, Duration::from_secs(3))
+            .await
+            .expect("the server answers and closes");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            answer.contains("urn:sandrun:problem:body-timeout"),
+            "{answer}"
+        );
+    }
     assert_eq!(app.get("/healthz").await.status(), 200);
     app.stop().await;
 }

@@ -196,7 +196,7 @@ fn each_limit_is_a_clear_error() {
         ),
         (
             "sandrun.call('output', value='x' * (1 << 20 + 1))",
-            "too_large: the request is 2097183 bytes; at most 2097152 are allowed",
+            "too_large: the request is 2097183 bytes; the task's host_call_bytes limit allows 2097152",
         ),
         (
             "sandrun.kv.get('k' * 257)",
@@ -261,4 +261,57 @@ fn a_task_may_ask_for_fewer_host_calls() {
     assert_eq!(r.outcome, Outcome::HostCallsExceeded, "{}", stderr(&r));
     assert_eq!(stdout(&r), "three made\n");
     assert_eq!(r.logs.len(), 3);
+}
+
+#[test]
+fn a_host_call_carries_at_most_host_call_bytes_each_way() {
+    let hooks = Arc::new(Recorder::default());
+    // A value stored under a large limit, read back under a small one.
+    let mut task = Task::python("import sandrun\nsandrun.kv.put('big', 'x' * 60000)");
+    task.kv_namespace = Some("sizes".into());
+    assert_eq!(run_hooked(&task, &hooks).outcome, Outcome::Succeeded);
+    let mut task = Task::python(
+        "import sandrun\n\
+         for body in (lambda: sandrun.kv.get('big'), lambda: sandrun.log('y' * 5000)):\n    \
+             try:\n        body()\n        print('allowed')\n    \
+             except sandrun.HostCallError as e:\n        print(f'{e.code}: {e}')\n\
+         print(len(sandrun.kv.get('missing') or ''))",
+    );
+    task.kv_namespace = Some("sizes".into());
+    task.limits.host_call_bytes = Some(4096);
+    let r = run_hooked(&task, &hooks);
+    assert_eq!(r.outcome, Outcome::Succeeded, "{}", stderr(&r));
+    assert_eq!(r.limits.host_call_bytes, 4096);
+    let out = stdout(&r);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(
+        lines[0],
+        "too_large: the reply is 60009 bytes; the task's host_call_bytes limit allows 4096"
+    );
+    assert!(
+        lines[1].starts_with("too_large: the request is 50")
+            && lines[1].ends_with(" bytes; the task's host_call_bytes limit allows 4096"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "0", "the next call is answered");
+}
+
+#[test]
+fn an_input_fits_in_one_host_call_or_the_task_is_refused() {
+    // `{"ok":"xx…x"}`: 7 bytes around the value, 2 quotes around the text.
+    let fits = |text_len: usize| {
+        let mut task = Task::python("import sandrun\nprint(len(sandrun.input()))");
+        task.input = Some(json!("x".repeat(text_len)));
+        task.limits.host_call_bytes = Some(1000);
+        task
+    };
+    let r = run(&fits(991));
+    assert_eq!(r.outcome, Outcome::Succeeded, "{}", stderr(&r));
+    assert_eq!(stdout(&r), "991\n", "exactly at the limit");
+    let refused = sandbox().check(&fits(992)).expect_err("one byte over");
+    assert_eq!(
+        refused.to_string(),
+        "the input is 1001 bytes as the guest reads it; the task's host_call_bytes limit allows 1000"
+    );
 }

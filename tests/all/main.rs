@@ -28,6 +28,7 @@ mod postgres;
 mod python;
 mod python_client;
 mod runtime_install;
+mod session_state;
 mod shutdown;
 mod snapshot;
 mod storage;

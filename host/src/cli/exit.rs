@@ -22,7 +22,7 @@ pub fn code_for(result: &TaskResult) -> u8 {
             code => code as u8,
         },
         Outcome::HostCallsExceeded => EXIT_HOST_CALLS,
-        Outcome::MemoryExceeded => EXIT_MEMORY,
+        Outcome::MemoryExceeded | Outcome::StateExceeded => EXIT_MEMORY,
         Outcome::Trapped => EXIT_TRAPPED,
         Outcome::OutOfFuel => EXIT_OUT_OF_FUEL,
         Outcome::TimedOut => EXIT_TIMED_OUT,

@@ -65,6 +65,10 @@ pub struct TaskArgs {
     /// Host calls the guest may make
     #[arg(long, value_name = "N")]
     pub host_calls: Option<u64>,
+
+    /// Bytes one host call may carry each way, e.g. 4MiB
+    #[arg(long, value_name = "SIZE")]
+    pub host_call_bytes: Option<ByteSize>,
 }
 
 fn parse_runtime(s: &str) -> Result<Runtime, String> {
@@ -141,6 +145,7 @@ impl TaskArgs {
             stderr_bytes: self.stderr_limit.map(|b| b.as_u64()),
             open_files: self.open_files,
             host_calls: self.host_calls,
+            host_call_bytes: self.host_call_bytes.map(|b| b.as_u64()),
         }
     }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use sandrun_api::Runtime;
 
 use super::run::limits::LimitError;
+use super::session::StateError;
 
 /// Failures of the sandbox itself, or of a module it was asked to load.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,10 @@ pub enum TaskError {
         "environment variable name `{0}` is not allowed: it must be non-empty and contain no `=`"
     )]
     BadEnvName(String),
+    #[error(
+        "the input is {len} bytes as the guest reads it; the task's host_call_bytes limit allows {max}"
+    )]
+    InputTooLarge { len: u64, max: u64 },
     #[error("the {0} runtime is not loaded")]
     RuntimeNotLoaded(Runtime),
     #[error("cannot prepare the task's directories: {0}")]
@@ -48,4 +53,8 @@ pub enum TaskError {
     Thread(io::Error),
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    #[error("sessions run Python; a wasm task cannot be a session's run")]
+    SessionNotPython,
+    #[error(transparent)]
+    SessionState(#[from] StateError),
 }

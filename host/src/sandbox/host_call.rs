@@ -8,7 +8,7 @@
 //! pointer, length and returned address is checked against the guest's
 //! memory: a lying guest gets `FAULT`, never a host panic or a read outside
 //! its own memory. The call past the task's `host_calls` limit stops the
-//! guest.
+//! guest; a request or reply past its `host_call_bytes` is refused.
 //!
 //! This file is the door; what each call means is in `services`, and what
 //! stands behind them (live output, logs, the key-value store) is supplied
@@ -22,7 +22,6 @@ use wasmtime::{Caller, Linker};
 
 use super::TaskState;
 use super::guest_memory::{memory, slice, slice_mut, write_u32};
-use services::{CallError, MAX_REQUEST_BYTES, reply};
 
 /// A reply was written to `*out_ptr_ptr` / `*out_len_ptr`.
 const REPLIED: i32 = 0;
@@ -68,8 +67,8 @@ fn request_reply(
     slice(data, out_len_ptr, 4).map_err(|_| FAULT)?;
     let len = req_len as u32 as usize;
     let at_ms = state.clock.elapsed_nanos() as f64 / 1e6;
-    if len > MAX_REQUEST_BYTES {
-        return Ok(reply(Err(CallError::RequestTooLarge { len })));
+    if let Err(refusal) = state.services.check_request(len) {
+        return Ok(refusal);
     }
     let request = slice(data, req_ptr, len).map_err(|_| FAULT)?;
     Ok(state.services.answer(request, at_ms))

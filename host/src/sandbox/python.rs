@@ -12,6 +12,7 @@ pub(super) mod turn;
 mod unused;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use super::engine::module_cache::sha256_hex;
 use super::{Entry, Prepared, Sandbox, SandboxError};
@@ -24,6 +25,11 @@ pub(super) struct PythonRuntime {
     pub(super) installed: Installed,
     /// Preopened as the standard library: the runtime's own, plus `sandrun.py`.
     pub(super) stdlib_dir: PathBuf,
+    /// The snapshot module's sha256: a session's state belongs to it.
+    pub(super) snapshot_hash: String,
+    /// The snapshot's memory as a fresh instance has it, which a session's
+    /// state is the difference from; read at the first session run.
+    pub(super) base_memory: OnceLock<Box<[u8]>>,
 }
 
 impl Sandbox {
@@ -50,14 +56,15 @@ impl Sandbox {
             source,
         })?;
         let what = format!("the {} runtime's snapshot", installed.manifest.name);
-        let module = self
-            .cache
-            .load(&wasm, &sha256_hex(&wasm), &what, progress)?;
+        let snapshot_hash = sha256_hex(&wasm);
+        let module = self.cache.load(&wasm, &snapshot_hash, &what, progress)?;
         let prepared = self.prepare_as(&module, Entry::Turn)?;
         let _ = self.python.set(PythonRuntime {
             prepared,
             installed: installed.clone(),
             stdlib_dir,
+            snapshot_hash,
+            base_memory: OnceLock::new(),
         });
         Ok(())
     }

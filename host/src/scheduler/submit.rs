@@ -97,7 +97,7 @@ impl Submitter {
             })?),
             None => None,
         };
-        let depth = self.room_for(1).await?;
+        let depth = self.room_for(&[&task]).await?;
         // Nothing waits and a slot is free: the task skips the queue. The
         // slot is held across the insert, so it cannot be taken meanwhile.
         let admitted = (depth == 0).then(|| self.scheduler.try_admit()).flatten();
@@ -184,7 +184,7 @@ impl Submitter {
             })?;
             tasks.push(task);
         }
-        self.room_for(tasks.len() as u64).await?;
+        self.room_for(&tasks.iter().collect::<Vec<_>>()).await?;
         let inserted = self.scheduler.storage.insert_tasks(tasks).await?;
         self.scheduler.wake();
         Ok(inserted
@@ -215,10 +215,24 @@ impl Submitter {
         })
     }
 
-    /// The number of queued tasks, unless adding `adding` would overflow
-    /// the queue.
-    async fn room_for(&self, adding: u64) -> Result<u64, SubmitError> {
-        let depth = self.scheduler.storage.queued_count().await?;
+    /// The number of queued tasks, unless adding `tasks` would overflow
+    /// the queue. A task whose idempotency key already names a task adds
+    /// nothing: repeating a request (as a client does to wait longer) is
+    /// never refused for a full queue.
+    async fn room_for(&self, tasks: &[&NewTask]) -> Result<u64, SubmitError> {
+        let storage = &self.scheduler.storage;
+        let depth = storage.queued_count().await?;
+        let mut adding = tasks.len() as u64;
+        if depth + adding <= self.policy.max_queue_depth {
+            return Ok(depth);
+        }
+        for task in tasks {
+            if let Some(key) = &task.request.idempotency_key
+                && storage.task_by_idempotency_key(key).await?.is_some()
+            {
+                adding -= 1;
+            }
+        }
         if depth + adding > self.policy.max_queue_depth {
             return Err(SubmitError::QueueFull { depth });
         }

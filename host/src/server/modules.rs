@@ -2,7 +2,6 @@
 //! `name@version` so tasks can ask for `wordcount@1.2.0` or just the
 //! highest `wordcount`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sandrun_api::{ModuleInfo, ModuleList};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
-use super::extract::{Json, Path, Query};
+use super::extract::{Body, Json, Path, Query};
 use super::{ApiError, AppState};
 use crate::storage::NameOutcome;
 use crate::task_request::{RequestError, is_name, is_sha256_hex};
@@ -48,7 +47,7 @@ fn bad(field: &str, detail: impl Into<String>) -> ApiError {
 pub async fn upload(
     State(state): State<AppState>,
     Query(naming): Query<NameQuery>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<(StatusCode, Json<ModuleInfo>), ApiError> {
     let name = checked_name(&naming)?;
     let hash = hex::encode(Sha256::digest(&body));

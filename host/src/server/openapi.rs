@@ -5,8 +5,9 @@
 //! A handler names the statuses only it answers (404, 409, 429...). What
 //! any operation can answer is added to every one of them here, so a new
 //! operation cannot leave it out: 400 when it takes parameters or a body,
-//! 413 and 415 with a JSON body, 401 and 503 behind the API keys, 500
-//! everywhere. Every error status gets the `application/problem+json`
+//! 408 and 413 with a body, 415 with a JSON one, 503 where the database is
+//! reached, 500 everywhere, and on a server with API keys the bearer
+//! scheme and 401. Every error status gets the `application/problem+json`
 //! body and names the problem types behind it (from `problem.rs`), every
 //! response the `x-request-id` header, and an event stream is described
 //! event by event as it is sent. The limits' maxima are those of the
@@ -57,5 +58,8 @@ pub async fn document(State(state): State<AppState>) -> Json<Document> {
     let mut doc = ApiDoc::openapi();
     schemas::set_maxima(&mut doc, &state.sandbox.policy().maximum);
     schemas::split_by_runtime(&mut doc);
+    if !state.api_keys.is_empty() {
+        answers::require_bearer(&mut doc);
+    }
     Json(doc)
 }

@@ -1,7 +1,7 @@
 //! The one mapping from everything that can go wrong in a request to an
 //! RFC 9457 problem response, with a stable `type` per kind of problem.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sandrun_api::Problem;
@@ -230,20 +230,35 @@ impl From<SubmitError> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        let detail = rejection.body_text();
-        // The body read timeout, under the rejection's own error.
-        let mut causes =
-            std::iter::successors(Some(&rejection as &dyn std::error::Error), |e| e.source());
+impl ApiError {
+    /// A body that could not be read or parsed: its status says which,
+    /// and the body read timeout is found under the rejection's own error.
+    fn rejected(
+        rejection: &(dyn std::error::Error + 'static),
+        status: StatusCode,
+        detail: String,
+    ) -> Self {
+        let mut causes = std::iter::successors(Some(rejection), |e| e.source());
         if let Some(timeout) = causes.find(|e| e.is::<TimeoutError>()) {
             return ApiError::BodyTimeout(timeout.to_string());
         }
-        match rejection.status() {
+        match status {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(detail),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(detail),
             _ => ApiError::Malformed(detail),
         }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::rejected(&rejection, rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        ApiError::rejected(&rejection, rejection.status(), rejection.body_text())
     }
 }
 

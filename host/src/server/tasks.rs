@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{Json, Path, Query};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, utc_time};
 use crate::storage::{Cancelled, Deleted, TaskFilter, TaskRecord};
 use crate::task_request::RequestError;
 
@@ -101,13 +101,13 @@ pub async fn list(
         value
             .as_deref()
             .map(|v| {
-                humantime::parse_rfc3339_weak(v)
-                    .map(|t| {
-                        t.duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_millis() as i64)
-                            .unwrap_or(0)
-                    })
-                    .map_err(|e| bad(field, format!("expected an RFC 3339 time: {e}")))
+                utc_time::parse_millis(v).ok_or_else(|| {
+                    bad(
+                        field,
+                        "expected an RFC 3339 time in UTC from 1970 on, e.g. 2026-01-31T12:00:00Z"
+                            .into(),
+                    )
+                })
             })
             .transpose()
     };

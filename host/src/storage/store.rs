@@ -174,6 +174,10 @@ impl<D: Dialect> Storage for Store<D> {
         D::Db::task(&mut *self.conn().await?, Lookup::Id(id)).await
     }
 
+    async fn task_by_idempotency_key(&self, key: &str) -> Result<Option<TaskRecord>, StorageError> {
+        D::Db::task(&mut *self.conn().await?, Lookup::IdempotencyKey(key)).await
+    }
+
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError> {
         D::Db::list_tasks(&mut *self.conn().await?, filter).await
     }

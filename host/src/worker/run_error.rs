@@ -30,7 +30,10 @@ impl From<TaskError> for RunError {
             TaskError::Limit(_)
             | TaskError::BadInputName { .. }
             | TaskError::NulByte { .. }
-            | TaskError::BadEnvName(_) => RunError::Refused(message),
+            | TaskError::BadEnvName(_)
+            | TaskError::InputTooLarge { .. }
+            | TaskError::SessionNotPython
+            | TaskError::SessionState(_) => RunError::Refused(message),
         }
     }
 }

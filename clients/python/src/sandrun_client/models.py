@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     INVALID_MODULE = "invalid_module"
     HOST_CALLS_EXCEEDED = "host_calls_exceeded"
+    STATE_EXCEEDED = "state_exceeded"
 
 
 class LogLevel(StrEnum):
@@ -63,6 +64,7 @@ class Limits(TypedDict, total=False):
     stderr_bytes: int
     open_files: int
     host_calls: int
+    host_call_bytes: int
 
 
 @dataclass(frozen=True)

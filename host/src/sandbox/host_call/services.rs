@@ -4,6 +4,10 @@
 //!
 //! Every request is bounded and every refusal is a reply the guest can read,
 //! not a fault: a guest that asks for too much learns why and carries on.
+//! What one call may make the host hold is bounded by the task's
+//! `host_call_bytes` limit, each way: a larger request is refused unread,
+//! a larger reply is replaced by its refusal (refusals are a few hundred
+//! bytes).
 //! The one exception is the number of calls: each costs the host work (a
 //! kv call, a database round trip), so the call past the task's limit
 //! stops the guest instead of answering it.
@@ -17,8 +21,6 @@ use serde_json::{Value, json};
 use super::hooks::{KvError, KvStore, TaskHooks};
 use crate::sandbox::run::stop::{StopReason, Stopped};
 
-/// The largest request a guest may send, in bytes.
-pub const MAX_REQUEST_BYTES: usize = 2 << 20;
 /// The largest structured output, as JSON bytes.
 pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
 /// The longest log message, in bytes.
@@ -44,20 +46,41 @@ const CALLS: &[&str] = &[
 #[derive(Debug, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case", deny_unknown_fields)]
 enum Request {
+    /// The session runner's report at the end of a run; see `boot.py`.
+    SessionEnd {
+        status: i32,
+        value: Option<String>,
+    },
     Input,
-    Output { value: Value },
-    Log { level: LogLevel, message: String },
-    Progress { value: f64 },
-    KvGet { key: String },
-    KvPut { key: String, value: Value },
-    KvDelete { key: String },
+    Output {
+        value: Value,
+    },
+    Log {
+        level: LogLevel,
+        message: String,
+    },
+    Progress {
+        value: f64,
+    },
+    KvGet {
+        key: String,
+    },
+    KvPut {
+        key: String,
+        value: Value,
+    },
+    KvDelete {
+        key: String,
+    },
 }
 
 /// Why a host call was refused; the guest gets the code and the message.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    #[error("the request is {len} bytes; at most {MAX_REQUEST_BYTES} are allowed")]
-    RequestTooLarge { len: usize },
+    #[error("the request is {len} bytes; the task's host_call_bytes limit allows {max}")]
+    RequestTooLarge { len: usize, max: usize },
+    #[error("the reply is {len} bytes; the task's host_call_bytes limit allows {max}")]
+    ReplyTooLarge { len: usize, max: usize },
     #[error("the request is not a JSON object with a `call` field: {0}")]
     Malformed(String),
     #[error("unknown host call `{0}`; the host offers {calls}", calls = CALLS.join(", "))]
@@ -78,6 +101,8 @@ pub enum CallError {
     BadKey(usize),
     #[error("no key-value store: {0}")]
     KvUnavailable(&'static str),
+    #[error("`session_end` is the session runner's, and this is not a session run")]
+    NotASession,
     #[error(transparent)]
     Kv(#[from] KvError),
 }
@@ -86,9 +111,11 @@ impl CallError {
     /// A stable name for the error, for guests to match on.
     pub fn code(&self) -> &'static str {
         match self {
-            CallError::RequestTooLarge { .. } | CallError::TooLarge { .. } => "too_large",
+            CallError::RequestTooLarge { .. }
+            | CallError::ReplyTooLarge { .. }
+            | CallError::TooLarge { .. } => "too_large",
             CallError::Malformed(_) | CallError::BadRequest { .. } => "bad_request",
-            CallError::UnknownCall(_) => "unknown_call",
+            CallError::UnknownCall(_) | CallError::NotASession => "unknown_call",
             CallError::BadProgress(_) | CallError::BadKey(_) => "invalid",
             CallError::TooManyLogs => "limit_reached",
             CallError::KvUnavailable(_) => "kv_unavailable",
@@ -104,9 +131,23 @@ pub struct Services {
     kv_namespace: Option<String>,
     /// Calls the guest may still make.
     calls_left: u64,
+    /// Bytes one request or reply may hold.
+    max_call_bytes: usize,
     pub output: Option<Value>,
     pub logs: Vec<LogLine>,
     pub progress: Option<f64>,
+    /// Whether this is a session run, whose runner reports its end.
+    session: bool,
+    pub session_end: Option<SessionEnd>,
+}
+
+/// How a session run's code ended, as its runner reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnd {
+    /// The exit status: 0, 1 for an exception, or a `SystemExit`'s code.
+    pub status: i32,
+    /// The trailing expression's `repr`.
+    pub value: Option<String>,
 }
 
 impl Services {
@@ -115,16 +156,25 @@ impl Services {
         input: Option<Value>,
         kv_namespace: Option<String>,
         max_calls: u64,
+        max_call_bytes: u64,
     ) -> Self {
         Services {
             hooks,
             input: input.unwrap_or(Value::Null),
             kv_namespace,
             calls_left: max_calls,
+            max_call_bytes: usize::try_from(max_call_bytes).unwrap_or(usize::MAX),
             output: None,
             logs: Vec::new(),
             progress: None,
+            session: false,
+            session_end: None,
         }
+    }
+
+    /// Take the session runner's `session_end` report.
+    pub fn allow_session_end(&mut self) {
+        self.session = true;
     }
 
     /// Count one call, or stop the guest if it has made all it may.
@@ -136,13 +186,36 @@ impl Services {
         Ok(())
     }
 
+    /// Refuse a request of `len` bytes unread, if it is too large.
+    pub fn check_request(&self, len: usize) -> Result<(), Vec<u8>> {
+        if len > self.max_call_bytes {
+            let max = self.max_call_bytes;
+            return Err(reply(Err(CallError::RequestTooLarge { len, max })));
+        }
+        Ok(())
+    }
+
     /// Answer one request.
     pub fn answer(&mut self, request: &[u8], at_ms: f64) -> Vec<u8> {
-        reply(self.serve(request, at_ms))
+        let answer = reply(self.serve(request, at_ms));
+        if answer.len() > self.max_call_bytes {
+            let (len, max) = (answer.len(), self.max_call_bytes);
+            return reply(Err(CallError::ReplyTooLarge { len, max }));
+        }
+        answer
     }
 
     fn serve(&mut self, request: &[u8], at_ms: f64) -> Result<Value, CallError> {
         match parse(request)? {
+            Request::SessionEnd { status, value } => {
+                if !self.session {
+                    return Err(CallError::NotASession);
+                }
+                // The runner's call, not the guest's: it is not counted.
+                self.calls_left = self.calls_left.saturating_add(1);
+                self.session_end = Some(SessionEnd { status, value });
+                Ok(Value::Null)
+            }
             Request::Input => Ok(self.input.clone()),
             Request::Output { value } => {
                 check_size("the output", &value, MAX_OUTPUT_BYTES)?;
@@ -231,7 +304,8 @@ fn parse(request: &[u8]) -> Result<Request, CallError> {
         .and_then(Value::as_str)
         .ok_or_else(|| CallError::Malformed("no string `call` field".into()))?
         .to_owned();
-    if !CALLS.contains(&call.as_str()) {
+    // `session_end` is the session runner's own, not offered to guests.
+    if !CALLS.contains(&call.as_str()) && call != "session_end" {
         return Err(CallError::UnknownCall(call));
     }
     serde_json::from_value(value).map_err(|e| CallError::BadRequest {

@@ -9,6 +9,10 @@
 //! changes its bytes (runtime pin, helper zip, boot code, pre-import list,
 //! sandrun version), written atomically under the data directory, and then
 //! compiled and cached like any module.
+//!
+//! The snapshot module exports its mutable globals (Wizer's instrumenting
+//! pass, run again on the snapshot), which changes nothing for a task and
+//! lets a session's state hold them.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -83,6 +87,9 @@ impl Sandbox {
         };
         let snapshot =
             self.make_snapshot(&wasm, installed, stdlib_dir, pre_import, progress, &what)?;
+        let (_, snapshot) = Wizer::new()
+            .instrument(&snapshot)
+            .map_err(|e| SandboxError::Snapshot(format!("exporting its globals: {e:#}")))?;
         write_atomically(&path, &snapshot).map_err(failed)?;
         tracing::info!(path = %path.display(), "python snapshot made");
         self.forget_unused_snapshots(&path);
@@ -143,7 +150,7 @@ impl Sandbox {
             stop: StopSignal::new(CancelHandle::new(), started + SNAPSHOT_TIMEOUT),
             clock,
             open_files: OpenFiles::new(1024),
-            services: Services::new(Arc::new(NoHooks), None, None, u64::MAX),
+            services: Services::new(Arc::new(NoHooks), None, None, u64::MAX, u64::MAX),
         };
         let _slot = self.gate.enter();
         let mut store = armed_store(&self.engine, state, SNAPSHOT_FUEL);
@@ -194,6 +201,7 @@ fn snapshot_key(installed: &Installed, stdlib_dir: &Path, pre_import: &[String])
         pin.as_str(),
         &stdlib_id,
         turn::boot_source(),
+        "globals exported",
         &pre_import.join("\n"),
         env!("CARGO_PKG_VERSION"),
     ];

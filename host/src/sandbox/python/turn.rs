@@ -39,6 +39,22 @@ pub fn task_source(code: &str, args: &[String], env: &BTreeMap<&str, &str>) -> S
     format!("_sandrun_task({spec})\n")
 }
 
+/// The source of a session run's turn: the first sets the session up
+/// (argv, environment, fresh seeds), every one runs `code` and reports.
+pub fn session_source(
+    code: &str,
+    args: &[String],
+    env: &BTreeMap<&str, &str>,
+    first: bool,
+) -> String {
+    let spec = serde_json::to_string(&TaskSpec { args, env, code }).expect("strings serialise");
+    if first {
+        format!("_sandrun_session_start({spec})\n")
+    } else {
+        format!("__import__('sys').modules['_sandrun_session'].run({spec})\n")
+    }
+}
+
 /// Run `source` as one turn; the turn's status, whose low byte is the exit
 /// code (256 and above mean the interpreter quit).
 pub fn call_turn(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sandrun_api::{AppliedLimits, Outcome, Output, Runtime, TaskResult};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, Instance, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 
@@ -21,7 +21,8 @@ use super::workspace::Workspace;
 use crate::sandbox::engine::HOST_THREAD_STACK;
 use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
 use crate::sandbox::host_call::services::Services;
-use crate::sandbox::python::turn::{call_turn, task_source};
+use crate::sandbox::python::turn::{call_turn, session_source, task_source};
+use crate::sandbox::session::{SessionState, SessionTurn};
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
@@ -60,11 +61,29 @@ struct Armed<'a> {
     started: Instant,
 }
 
+/// Whether a run is a task's, from the snapshot and then thrown away, or a
+/// session's, from its state (none for its first run) and kept.
+#[derive(Clone, Copy)]
+pub(in crate::sandbox) enum Mode<'a> {
+    Task,
+    Session {
+        state: Option<&'a SessionState>,
+        /// The most the new state may take, stored.
+        max_state_bytes: u64,
+    },
+}
+
+/// A run's result, and for a session run that ended well its new state.
+pub(in crate::sandbox) struct Ran {
+    pub result: TaskResult,
+    pub state: Option<SessionState>,
+}
+
 /// How the guest ended, before the bookkeeping is added.
-struct Ending {
-    outcome: Outcome,
-    exit_code: Option<i32>,
-    message: Option<String>,
+pub(in crate::sandbox) struct Ending {
+    pub outcome: Outcome,
+    pub exit_code: Option<i32>,
+    pub message: Option<String>,
 }
 
 impl Sandbox {
@@ -82,6 +101,16 @@ impl Sandbox {
         cancel: &CancelHandle,
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<TaskResult, TaskError> {
+        Ok(self.run_in(task, Mode::Task, cancel, hooks)?.result)
+    }
+
+    pub(in crate::sandbox) fn run_in(
+        &self,
+        task: &Task,
+        mode: Mode<'_>,
+        cancel: &CancelHandle,
+        hooks: Arc<dyn TaskHooks>,
+    ) -> Result<Ran, TaskError> {
         let limits = self.check(task)?;
         let started = Instant::now();
         let prepared = match &task.source {
@@ -94,7 +123,11 @@ impl Sandbox {
                         exit_code: None,
                         message: Some(reason),
                     };
-                    return Ok(unrun(ending, limits, started));
+                    let result = unrun(ending, limits, started);
+                    return Ok(Ran {
+                        result,
+                        state: None,
+                    });
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -106,7 +139,7 @@ impl Sandbox {
             hooks,
             started,
         };
-        let execute = || self.execute(task, prepared.as_deref(), &workspace, armed);
+        let execute = || self.execute(task, mode, prepared.as_deref(), &workspace, armed);
         // The guest's wasm stack lives on the native stack of the thread that
         // calls into it: a task thread has room for it, any other thread
         // hands the guest to a new thread that has.
@@ -130,10 +163,11 @@ impl Sandbox {
     fn execute(
         &self,
         task: &Task,
+        mode: Mode<'_>,
         wasm: Option<&Prepared>,
         workspace: &Workspace,
         armed: Armed<'_>,
-    ) -> Result<TaskResult, TaskError> {
+    ) -> Result<Ran, TaskError> {
         let Armed {
             limits,
             cancel,
@@ -142,7 +176,16 @@ impl Sandbox {
         } = armed;
         let stdout = CappedOutput::new(limits.stdout_bytes, Stream::Stdout, hooks.clone());
         let stderr = CappedOutput::new(limits.stderr_bytes, Stream::Stderr, hooks.clone());
-        let clock = TaskClock::starting(started);
+        let session_state = match mode {
+            Mode::Session { state, .. } => state,
+            Mode::Task => None,
+        };
+        if let Some(state) = session_state {
+            state.tmp_files().write(&workspace.tmp())?;
+        }
+        // A session's clock carries on from where its last run left it.
+        let resumed_at = session_state.map_or(Duration::ZERO, SessionState::clock);
+        let clock = TaskClock::starting(started.checked_sub(resumed_at).unwrap_or(started));
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdin(MemoryInputPipe::new(task.stdin.clone()))
             .stdout(stdout.clone())
@@ -168,8 +211,16 @@ impl Sandbox {
                     python.stdlib_dir.as_path(),
                     python.installed.manifest.stdlib_guest_dir(),
                 );
-                let turn = task_source(code, &task.args, &env);
+                let turn = match mode {
+                    Mode::Task => task_source(code, &task.args, &env),
+                    Mode::Session { state, .. } => {
+                        session_source(code, &task.args, &env, state.is_none())
+                    }
+                };
                 (&python.prepared, Some(stdlib), turn)
+            }
+            Source::Wasm { .. } if matches!(mode, Mode::Session { .. }) => {
+                return Err(TaskError::SessionNotPython);
             }
             Source::Wasm { .. } => {
                 wasi.arg("main.wasm")
@@ -182,34 +233,65 @@ impl Sandbox {
         preopen(&mut wasi, stdlib, workspace).map_err(preopen_err)?;
 
         let deadline = started + Duration::from_millis(limits.timeout_ms);
+        let mut services = Services::new(
+            hooks,
+            task.input.clone(),
+            task.kv_namespace.clone(),
+            limits.host_calls,
+            limits.host_call_bytes,
+        );
+        if let Mode::Session { .. } = mode {
+            services.allow_session_end();
+        }
         let state = TaskState {
             wasi: wasi.build_p1(),
             limiter: MemoryLimiter::new(limits.memory_bytes),
             stop: StopSignal::new(cancel.clone(), deadline),
             clock,
             open_files: OpenFiles::new(limits.open_files),
-            services: Services::new(
-                hooks,
-                task.input.clone(),
-                task.kv_namespace.clone(),
-                limits.host_calls,
-            ),
+            services,
         };
         // Declared before the store, so dropped after it: the slot is free
         // once the instance is gone.
         let _slot = self.gate.enter();
         let mut store = armed_store(&self.engine, state, limits.fuel);
 
-        let ending = match call_guest(&mut store, prepared, &turn) {
-            Ok(code) => exited(code),
-            Err(error) => classify(error, &limits),
+        let (mut ending, kept) = match mode {
+            Mode::Task => {
+                let ending = match call_guest(&mut store, prepared, &turn) {
+                    Ok(code) => exited(code),
+                    Err(error) => classify(error, &limits),
+                };
+                (ending, None)
+            }
+            Mode::Session {
+                state,
+                max_state_bytes,
+            } => {
+                let turn = SessionTurn {
+                    state,
+                    max_state_bytes,
+                    source: &turn,
+                    tmp: &workspace.tmp(),
+                };
+                self.session_turn(&mut store, prepared, turn, &limits)?
+            }
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let peak = store.data().limiter.peak();
         let services = store.into_data().services;
+        let value = services.session_end.as_ref().and_then(|e| e.value.clone());
+        let rolled_back = matches!(mode, Mode::Session { .. }) && kept.is_none();
+        if rolled_back {
+            let why = ending
+                .message
+                .take()
+                .unwrap_or_else(|| ending.outcome.name().into());
+            ending.message = Some(format!("{why}; the session is as it was before this run"));
+        }
         let (out, out_truncated) = stdout.take();
         let (err, err_truncated) = stderr.take();
-        Ok(TaskResult {
+        let result = TaskResult {
             outcome: ending.outcome,
             message: ending.message,
             exit_code: ending.exit_code,
@@ -224,6 +306,12 @@ impl Sandbox {
             output: services.output,
             logs: services.logs,
             progress: services.progress,
+            value,
+            rolled_back,
+        };
+        Ok(Ran {
+            result,
+            state: kept,
         })
     }
 }
@@ -269,10 +357,29 @@ fn call_guest(
     prepared: &Prepared,
     turn: &str,
 ) -> wasmtime::Result<i32> {
+    let instance = instantiate(store, prepared)?;
+    enter(store, prepared, &instance, turn)
+}
+
+/// A fresh instance, initialised if it is a reactor.
+pub(in crate::sandbox) fn instantiate(
+    store: &mut Store<TaskState>,
+    prepared: &Prepared,
+) -> wasmtime::Result<Instance> {
     let instance = prepared.pre.instantiate(&mut *store)?;
     if let Ok(init) = instance.get_typed_func::<(), ()>(&mut *store, "_initialize") {
         init.call(&mut *store, ())?;
     }
+    Ok(instance)
+}
+
+/// Call the instance's entry; its exit code on a normal return.
+pub(in crate::sandbox) fn enter(
+    store: &mut Store<TaskState>,
+    prepared: &Prepared,
+    instance: &Instance,
+    turn: &str,
+) -> wasmtime::Result<i32> {
     match prepared.entry {
         Entry::Start => {
             instance
@@ -283,11 +390,11 @@ fn call_guest(
         Entry::Run => instance
             .get_typed_func::<(), i32>(&mut *store, "run")?
             .call(&mut *store, ()),
-        Entry::Turn => Ok(call_turn(store, &instance, turn)? & 0xFF),
+        Entry::Turn => Ok(call_turn(store, instance, turn)? & 0xFF),
     }
 }
 
-fn exited(code: i32) -> Ending {
+pub(in crate::sandbox) fn exited(code: i32) -> Ending {
     let outcome = if code == 0 {
         Outcome::Succeeded
     } else {
@@ -301,7 +408,7 @@ fn exited(code: i32) -> Ending {
 }
 
 /// Turn whatever unwound the guest into an outcome.
-fn classify(error: wasmtime::Error, limits: &AppliedLimits) -> Ending {
+pub(in crate::sandbox) fn classify(error: wasmtime::Error, limits: &AppliedLimits) -> Ending {
     let stopped = |outcome, message: String| Ending {
         outcome,
         exit_code: None,
@@ -362,5 +469,7 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         output: None,
         logs: Vec::new(),
         progress: None,
+        value: None,
+        rolled_back: false,
     }
 }

@@ -23,6 +23,7 @@ impl Default for LimitPolicy {
                 stderr_bytes: MIB,
                 open_files: 64,
                 host_calls: 100_000,
+                host_call_bytes: 2 * MIB,
             },
             maximum: AppliedLimits {
                 fuel: 5_000_000_000_000,
@@ -32,6 +33,7 @@ impl Default for LimitPolicy {
                 stderr_bytes: 64 * MIB,
                 open_files: 1024,
                 host_calls: 100_000_000,
+                host_call_bytes: 64 * MIB,
             },
         }
     }
@@ -91,77 +93,58 @@ impl LimitPolicy {
         let bytes = |v: u64| ByteSize(v).display().iec().to_string();
         let millis =
             |v: u64| humantime::format_duration(std::time::Duration::from_millis(v)).to_string();
-        let (d, m) = (&self.defaults, &self.maximum);
+        let field = |name, json| LimitField { name, json };
+        let (r, d, m) = (requested, &self.defaults, &self.maximum);
         Ok(AppliedLimits {
-            fuel: pick(
-                LimitField {
-                    name: "fuel",
-                    json: "fuel",
-                },
-                requested.fuel,
-                d.fuel,
-                m.fuel,
-                count,
-            )?,
+            fuel: pick(field("fuel", "fuel"), r.fuel, d.fuel, m.fuel, count)?,
             memory_bytes: pick(
-                LimitField {
-                    name: "memory",
-                    json: "memory_bytes",
-                },
-                requested.memory_bytes,
+                field("memory", "memory_bytes"),
+                r.memory_bytes,
                 d.memory_bytes,
                 m.memory_bytes,
                 bytes,
             )?,
             timeout_ms: pick(
-                LimitField {
-                    name: "timeout",
-                    json: "timeout_ms",
-                },
-                requested.timeout_ms,
+                field("timeout", "timeout_ms"),
+                r.timeout_ms,
                 d.timeout_ms,
                 m.timeout_ms,
                 millis,
             )?,
             stdout_bytes: pick(
-                LimitField {
-                    name: "stdout limit",
-                    json: "stdout_bytes",
-                },
-                requested.stdout_bytes,
+                field("stdout limit", "stdout_bytes"),
+                r.stdout_bytes,
                 d.stdout_bytes,
                 m.stdout_bytes,
                 bytes,
             )?,
             stderr_bytes: pick(
-                LimitField {
-                    name: "stderr limit",
-                    json: "stderr_bytes",
-                },
-                requested.stderr_bytes,
+                field("stderr limit", "stderr_bytes"),
+                r.stderr_bytes,
                 d.stderr_bytes,
                 m.stderr_bytes,
                 bytes,
             )?,
             open_files: pick(
-                LimitField {
-                    name: "open files",
-                    json: "open_files",
-                },
-                requested.open_files.map(u64::from),
+                field("open files", "open_files"),
+                r.open_files.map(u64::from),
                 d.open_files.into(),
                 m.open_files.into(),
                 count,
             )? as u32,
             host_calls: pick(
-                LimitField {
-                    name: "host calls",
-                    json: "host_calls",
-                },
-                requested.host_calls,
+                field("host calls", "host_calls"),
+                r.host_calls,
                 d.host_calls,
                 m.host_calls,
                 count,
+            )?,
+            host_call_bytes: pick(
+                field("host call size", "host_call_bytes"),
+                r.host_call_bytes,
+                d.host_call_bytes,
+                m.host_call_bytes,
+                bytes,
             )?,
         })
     }

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use utoipa::Modify;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Header, OpenApi as Document, Ref, RefOr, Response};
 
 use crate::server::problem::Kind;
@@ -12,49 +13,87 @@ const PROBLEM: &str = "application/problem+json";
 const EVENT_STREAM: &str = "text/event-stream";
 /// Served without an API key, like the health checks outside `/v1`.
 const OPEN: &str = "/v1/openapi.json";
+/// Operations under `/v1` that never reach the database, so never answer
+/// 503 for it.
+const WITHOUT_DATABASE: &[&str] = &[OPEN, "/v1/runtimes"];
+/// The security scheme's name in the document.
+const BEARER: &str = "bearer";
 
 /// Adds what every operation can answer.
 pub struct Answers;
 
 impl Modify for Answers {
     fn modify(&self, doc: &mut Document) {
-        for (path, item) in doc.paths.paths.iter_mut() {
-            let behind_keys = path.starts_with("/v1/") && path != OPEN;
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                complete(operation, behind_keys);
+        for (path, operation) in operations(doc) {
+            let database = path.starts_with("/v1/") && !WITHOUT_DATABASE.contains(&path);
+            let mut statuses = vec![StatusCode::INTERNAL_SERVER_ERROR];
+            statuses.extend(input_statuses(operation));
+            if database {
+                statuses.push(StatusCode::SERVICE_UNAVAILABLE);
             }
+            complete(operation, &statuses);
+            frame_events(operation);
         }
     }
 }
 
-fn complete(operation: &mut Operation, behind_keys: bool) {
-    let json_body = operation
-        .request_body
-        .as_ref()
-        .is_some_and(|body| body.content.contains_key("application/json"));
-    let takes_input = operation.request_body.is_some()
-        || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
-    let mut statuses = vec![StatusCode::INTERNAL_SERVER_ERROR];
+/// For a server with API keys: every operation under `/v1` but the
+/// document itself needs the bearer key, and answers 401 without it.
+pub fn require_bearer(doc: &mut Document) {
+    let scheme = SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer));
+    doc.components
+        .get_or_insert_default()
+        .add_security_scheme(BEARER, scheme);
+    for (path, operation) in operations(doc) {
+        if path.starts_with("/v1/") && path != OPEN {
+            let needed = SecurityRequirement::new(BEARER, Vec::<String>::new());
+            operation.security = Some(vec![needed]);
+            complete(operation, &[StatusCode::UNAUTHORIZED]);
+        }
+    }
+}
+
+/// Every operation in the document, with its path.
+fn operations(doc: &mut Document) -> impl Iterator<Item = (&str, &mut Operation)> {
+    doc.paths.paths.iter_mut().flat_map(|(path, item)| {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        operations
+            .into_iter()
+            .flatten()
+            .map(move |operation| (path.as_str(), operation))
+    })
+}
+
+/// What reading an operation's parameters and body can answer: 400 for
+/// either, 408 and 413 for a body, 415 for a JSON one.
+fn input_statuses(operation: &Operation) -> Vec<StatusCode> {
+    let body = operation.request_body.as_ref();
+    let json_body = body.is_some_and(|body| body.content.contains_key("application/json"));
+    let takes_input =
+        body.is_some() || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut statuses = Vec::new();
     if takes_input {
         statuses.push(StatusCode::BAD_REQUEST);
     }
+    if body.is_some() {
+        statuses.extend([StatusCode::REQUEST_TIMEOUT, StatusCode::PAYLOAD_TOO_LARGE]);
+    }
     if json_body {
-        statuses.extend([
-            StatusCode::REQUEST_TIMEOUT,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ]);
+        statuses.push(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
-    if behind_keys {
-        statuses.extend([StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE]);
-    }
+    statuses
+}
+
+/// Add `statuses` to the operation's answers, and describe every answer:
+/// problem bodies for errors, the request id on all. Run again (with 401),
+/// it leaves what it described as it was.
+fn complete(operation: &mut Operation, statuses: &[StatusCode]) {
     let responses = &mut operation.responses.responses;
     for status in statuses {
         responses
@@ -69,13 +108,21 @@ fn complete(operation: &mut Operation, behind_keys: bool) {
         if status >= 400 && response.content.is_empty() {
             describe_problem(response, status);
         }
-        if let Some(content) = response.content.get_mut(EVENT_STREAM) {
-            content.schema = content.schema.take().map(event_frame);
-        }
         response.headers.insert(
             "x-request-id".into(),
             header("The request's id, the client's or a new one; the server's log names it."),
         );
+    }
+}
+
+/// An event stream, described frame by frame as it is sent.
+fn frame_events(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response
+            && let Some(content) = response.content.get_mut(EVENT_STREAM)
+        {
+            content.schema = content.schema.take().map(event_frame);
+        }
     }
 }
 

@@ -20,6 +20,8 @@ pub fn set_maxima(doc: &mut Document, maximum: &AppliedLimits) {
         ("stdout_bytes", maximum.stdout_bytes),
         ("stderr_bytes", maximum.stderr_bytes),
         ("open_files", maximum.open_files.into()),
+        ("host_calls", maximum.host_calls),
+        ("host_call_bytes", maximum.host_call_bytes),
     ];
     for (field, most) in maxima {
         if let Some(RefOr::T(Schema::Object(property))) = limits.properties.get_mut(field) {

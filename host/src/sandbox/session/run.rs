@@ -1,0 +1,122 @@
+//! One run of a session: its state put into a fresh instance, its code run
+//! through the session runner, and, if it ended well, its new state read.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sandrun_api::{AppliedLimits, Outcome, TaskResult};
+use wasmtime::Store;
+
+use super::{Capture, SessionState, StateError, TmpFiles};
+use crate::sandbox::run::execute::{Ending, Mode, classify, enter, exited, instantiate};
+use crate::sandbox::{CancelHandle, Prepared, Sandbox, Task, TaskError, TaskHooks, TaskState};
+
+/// A session run's result, and its new state unless it was rolled back.
+#[derive(Debug)]
+pub struct SessionRan {
+    pub result: TaskResult,
+    pub state: Option<SessionState>,
+}
+
+/// What a session's turn needs beyond a task's.
+pub(in crate::sandbox) struct SessionTurn<'a> {
+    pub state: Option<&'a SessionState>,
+    pub max_state_bytes: u64,
+    pub source: &'a str,
+    /// The run's `/tmp` on the host.
+    pub tmp: &'a Path,
+}
+
+impl Sandbox {
+    /// Run `task` (Python) as the next run of the session whose state is
+    /// `state` (`None` for its first run). The new state comes back when the
+    /// code ran to its end, whether or not it raised; after a limit or a
+    /// fault it does not, and the result says the run was rolled back.
+    pub fn run_session(
+        &self,
+        task: &Task,
+        state: Option<&SessionState>,
+        max_state_bytes: u64,
+        cancel: &CancelHandle,
+        hooks: Arc<dyn TaskHooks>,
+    ) -> Result<SessionRan, TaskError> {
+        let mode = Mode::Session {
+            state,
+            max_state_bytes,
+        };
+        let ran = self.run_in(task, mode, cancel, hooks)?;
+        Ok(SessionRan {
+            result: ran.result,
+            state: ran.state,
+        })
+    }
+
+    /// Instantiate, restore, run and read back; the ending, and the new
+    /// state when the run is kept.
+    pub(in crate::sandbox) fn session_turn(
+        &self,
+        store: &mut Store<TaskState>,
+        prepared: &Prepared,
+        turn: SessionTurn<'_>,
+        limits: &AppliedLimits,
+    ) -> Result<(Ending, Option<SessionState>), TaskError> {
+        let python = self
+            .python
+            .get()
+            .ok_or(TaskError::RuntimeNotLoaded(sandrun_api::Runtime::Python))?;
+        let instance = match instantiate(store, prepared) {
+            Ok(instance) => instance,
+            Err(error) => return Ok((classify(error, limits), None)),
+        };
+        let base = python.base_memory.get_or_init(|| {
+            let memory = instance
+                .get_memory(&mut *store, "memory")
+                .expect("the runtime exports its memory");
+            memory.data(&*store).into()
+        });
+        if let Some(state) = turn.state {
+            state.restore(store, &instance, &python.snapshot_hash)?;
+        }
+        let code = match enter(store, prepared, &instance, turn.source) {
+            Ok(code) => code,
+            Err(error) => return Ok((classify(error, limits), None)),
+        };
+        let Some(end) = store.data().services.session_end.clone() else {
+            let ending = Ending {
+                outcome: Outcome::Trapped,
+                exit_code: Some(code),
+                message: Some("the session's runner did not finish the run".into()),
+            };
+            return Ok((ending, None));
+        };
+        let too_large = |e: StateError| {
+            let ending = Ending {
+                outcome: Outcome::StateExceeded,
+                exit_code: None,
+                message: Some(e.0),
+            };
+            Ok((ending, None))
+        };
+        let tmp = match TmpFiles::read(turn.tmp, turn.max_state_bytes) {
+            Ok(tmp) => tmp,
+            Err(e) => return too_large(e),
+        };
+        let capture = Capture {
+            base,
+            snapshot: &python.snapshot_hash,
+            tmp,
+            clock_ns: store.data().clock.elapsed_nanos(),
+            runs: turn.state.map_or(0, SessionState::runs) + 1,
+        };
+        let state = capture.read(store, &instance)?;
+        let stored = state.to_bytes().len() as u64;
+        if stored > turn.max_state_bytes {
+            return too_large(StateError(format!(
+                "the session's state would take {}; its limit is {}",
+                bytesize::ByteSize(stored).display().iec(),
+                bytesize::ByteSize(turn.max_state_bytes).display().iec()
+            )));
+        }
+        Ok((exited(end.status), Some(state)))
+    }
+}

@@ -1,0 +1,312 @@
+//! A session's state as data, in the sandbox: what survives from run to
+//! run, what a limit rolls back, and that a copy of the state is a fork
+//! that shares nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sandrun::sandbox::{CancelHandle, NoHooks, SessionRan, SessionState, Task};
+use sandrun_api::Outcome;
+
+use crate::support::{sandbox, stderr, stdout};
+
+const MAX_STATE: u64 = 256 << 20;
+
+/// Run `code` as the next run of the session whose state is `state`.
+fn turn(state: Option<&SessionState>, code: &str) -> SessionRan {
+    turn_with(state, Task::python(code), MAX_STATE, &CancelHandle::new())
+}
+
+fn turn_with(
+    state: Option<&SessionState>,
+    task: Task,
+    max_state: u64,
+    cancel: &CancelHandle,
+) -> SessionRan {
+    sandbox()
+        .run_session(&task, state, max_state, cancel, Arc::new(NoHooks))
+        .expect("the run is accepted")
+}
+
+/// A session that has run each of `codes`, each ending well.
+fn session(codes: &[&str]) -> SessionState {
+    let mut state = None;
+    for code in codes {
+        let ran = turn(state.as_ref(), code);
+        assert_eq!(
+            ran.result.outcome,
+            Outcome::Succeeded,
+            "{}",
+            stderr(&ran.result)
+        );
+        state = Some(ran.state.expect("a run that ended well keeps its state"));
+    }
+    state.expect("at least one run")
+}
+
+/// The value of `expression` in the session, as the REPL shows it.
+fn value(state: &SessionState, expression: &str) -> Option<String> {
+    let ran = turn(Some(state), expression);
+    assert_eq!(
+        ran.result.outcome,
+        Outcome::Succeeded,
+        "{}",
+        stderr(&ran.result)
+    );
+    ran.result.value
+}
+
+#[test]
+fn variables_imports_arrays_and_tmp_files_persist() {
+    let state = session(&[
+        "import numpy as np\nimport json\nx = 41\ndef double(v):\n    return 2 * v\nclass Box:\n    pass",
+        "x += 1\narr = np.arange(5) * double(x)\nopen('/tmp/notes.txt', 'w').write('kept')\nimport os\nos.mkdir('/tmp/sub')\nopen('/tmp/sub/b.bin', 'wb').write(bytes(range(256)))",
+    ]);
+    assert_eq!(value(&state, "x").as_deref(), Some("42"));
+    assert_eq!(
+        value(&state, "arr.tolist()").as_deref(),
+        Some("[0, 84, 168, 252, 336]")
+    );
+    assert_eq!(
+        value(&state, "json.dumps(Box.__name__)").as_deref(),
+        Some("'\"Box\"'")
+    );
+    assert_eq!(
+        value(
+            &state,
+            "open('/tmp/notes.txt').read(), len(open('/tmp/sub/b.bin', 'rb').read())"
+        )
+        .as_deref(),
+        Some("('kept', 256)")
+    );
+    assert_eq!(state.runs(), 2);
+}
+
+#[test]
+fn a_trailing_expression_is_shown_as_the_repl_shows_it() {
+    let state = session(&["items = ['a', 'b']"]);
+    assert_eq!(value(&state, "items").as_deref(), Some("['a', 'b']"));
+    assert_eq!(value(&state, "x = 3\nx * 2").as_deref(), Some("6"));
+    assert_eq!(value(&state, "None"), None, "None shows nothing");
+    assert_eq!(value(&state, "y = 1"), None, "an assignment shows nothing");
+    let ran = turn(Some(&state), "print('out')\nlen(items)");
+    assert_eq!(stdout(&ran.result), "out\n");
+    assert_eq!(ran.result.value.as_deref(), Some("2"));
+}
+
+#[test]
+fn an_exception_is_a_result_and_keeps_the_state_reached() {
+    let state = session(&["x = 1"]);
+    let ran = turn(Some(&state), "x = 2\nraise ValueError('boom')\nx = 3");
+    assert_eq!(ran.result.outcome, Outcome::Exited);
+    assert_eq!(ran.result.exit_code, Some(1));
+    assert!(!ran.result.rolled_back);
+    let err = stderr(&ran.result);
+    assert!(err.contains("ValueError: boom"), "{err}");
+    assert!(
+        err.contains("<run 2>"),
+        "the traceback names the run: {err}"
+    );
+    assert!(
+        !err.contains("boot"),
+        "the runner is not in the traceback: {err}"
+    );
+    let state = ran.state.expect("kept, as a notebook keeps it");
+    assert_eq!(value(&state, "x").as_deref(), Some("2"));
+    let syntax = turn(Some(&state), "def broken(:\n");
+    assert_eq!(syntax.result.outcome, Outcome::Exited);
+    assert!(
+        stderr(&syntax.result).contains("SyntaxError"),
+        "{}",
+        stderr(&syntax.result)
+    );
+    let exit = turn(Some(&state), "import sys\nx = 5\nsys.exit(3)");
+    assert_eq!(exit.result.exit_code, Some(3));
+    assert_eq!(value(&exit.state.unwrap(), "x").as_deref(), Some("5"));
+}
+
+#[test]
+fn a_limit_rolls_the_session_back() {
+    let state = session(&["x = 1"]);
+    let mut task = Task::python("x = 2\nwhile True: pass");
+    task.limits.timeout_ms = Some(1000);
+    let ran = turn_with(Some(&state), task, MAX_STATE, &CancelHandle::new());
+    assert_eq!(ran.result.outcome, Outcome::TimedOut);
+    assert!(ran.result.rolled_back);
+    assert!(ran.state.is_none());
+    assert!(
+        ran.result
+            .message
+            .as_deref()
+            .unwrap()
+            .ends_with("the session is as it was before this run"),
+        "{:?}",
+        ran.result.message
+    );
+    assert_eq!(value(&state, "x").as_deref(), Some("1"));
+
+    let mut task = Task::python("x = 3\nbig = bytearray(1 << 30)");
+    task.limits.memory_bytes = Some(256 << 20);
+    let ran = turn_with(Some(&state), task, MAX_STATE, &CancelHandle::new());
+    assert_eq!(ran.result.outcome, Outcome::MemoryExceeded);
+    assert!(ran.result.rolled_back && ran.state.is_none());
+
+    let mut task = Task::python("x = 4\nwhile True: pass");
+    task.limits.fuel = Some(50_000_000);
+    let ran = turn_with(Some(&state), task, MAX_STATE, &CancelHandle::new());
+    assert_eq!(ran.result.outcome, Outcome::OutOfFuel);
+    assert!(ran.result.rolled_back && ran.state.is_none());
+
+    let ran = turn(Some(&state), "x = 5\nimport os\nos._exit(0)");
+    assert!(ran.result.rolled_back, "the interpreter did not return");
+    assert_eq!(value(&state, "x").as_deref(), Some("1"));
+}
+
+#[test]
+fn cancelling_a_run_rolls_it_back() {
+    let state = session(&["x = 1"]);
+    let cancel = CancelHandle::new();
+    let later = cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        later.cancel();
+    });
+    let ran = turn_with(
+        Some(&state),
+        Task::python("x = 2\nwhile True: pass"),
+        MAX_STATE,
+        &cancel,
+    );
+    canceller.join().unwrap();
+    assert_eq!(ran.result.outcome, Outcome::Cancelled);
+    assert!(ran.result.rolled_back && ran.state.is_none());
+    assert_eq!(value(&state, "x").as_deref(), Some("1"));
+}
+
+#[test]
+fn a_copied_state_is_a_fork_that_shares_nothing() {
+    let parent = session(&[
+        "import pandas as pd\nframe = pd.DataFrame({'a': [1, 2]})\nopen('/tmp/f', 'w').write('p')",
+    ]);
+    let copy = SessionState::from_bytes(&parent.to_bytes()).expect("the state reads back");
+    let left = session_from(
+        &parent,
+        "frame['a'] = frame['a'] * 10\nopen('/tmp/f', 'w').write('left')",
+    );
+    let right = session_from(&copy, "frame['b'] = [3, 4]");
+    assert_eq!(
+        value(&left, "frame.to_dict('list')").as_deref(),
+        Some("{'a': [10, 20]}")
+    );
+    assert_eq!(
+        value(&right, "frame.to_dict('list')").as_deref(),
+        Some("{'a': [1, 2], 'b': [3, 4]}")
+    );
+    assert_eq!(
+        value(&right, "open('/tmp/f').read()").as_deref(),
+        Some("'p'")
+    );
+    assert_eq!(
+        value(&parent, "frame.to_dict('list')").as_deref(),
+        Some("{'a': [1, 2]}")
+    );
+}
+
+fn session_from(state: &SessionState, code: &str) -> SessionState {
+    let ran = turn(Some(state), code);
+    assert_eq!(
+        ran.result.outcome,
+        Outcome::Succeeded,
+        "{}",
+        stderr(&ran.result)
+    );
+    ran.state.unwrap()
+}
+
+#[test]
+fn random_streams_and_the_clock_carry_on() {
+    let state = session(&[
+        "import random, time, numpy\nfirst = (random.random(), numpy.random.random())\nt0 = time.monotonic()",
+    ]);
+    let state = session_from(&state, "second = (random.random(), numpy.random.random())");
+    assert_eq!(
+        value(&state, "first[0] != second[0] and first[1] != second[1]").as_deref(),
+        Some("True")
+    );
+    assert_eq!(
+        value(&state, "time.monotonic() >= t0").as_deref(),
+        Some("True")
+    );
+    // Two sessions do not share a stream.
+    let other = session(&["import random\nfirst = random.random()"]);
+    let mine = session(&["import random\nfirst = random.random()"]);
+    assert_ne!(value(&other, "first"), value(&mine, "first"));
+}
+
+#[test]
+fn a_small_change_stores_little_and_the_state_cap_holds() {
+    let state = session(&["x = 1"]);
+    let next = session_from(&state, "x += 1");
+    let stored = next.to_bytes().len();
+    assert!(stored < 1 << 20, "a small change stored {stored} bytes");
+
+    let task = Task::python("open('/tmp/big', 'wb').write(bytes(2 << 20))");
+    let ran = turn_with(Some(&next), task, 1 << 20, &CancelHandle::new());
+    assert_eq!(ran.result.outcome, Outcome::StateExceeded);
+    assert!(ran.result.rolled_back && ran.state.is_none());
+    let task = Task::python("junk = bytes(range(256)) * 40000");
+    let ran = turn_with(
+        Some(&next),
+        task,
+        stored as u64 + 4096,
+        &CancelHandle::new(),
+    );
+    assert_eq!(
+        ran.result.outcome,
+        Outcome::StateExceeded,
+        "{:?}",
+        ran.result.message
+    );
+    assert_eq!(value(&next, "x").as_deref(), Some("2"));
+}
+
+#[test]
+fn one_session_sees_nothing_of_another() {
+    let mine = session(&["secret = 'mine'\nopen('/tmp/secret', 'w').write('mine')"]);
+    let theirs = session(&["pass"]);
+    assert_eq!(
+        value(
+            &theirs,
+            "'secret' in globals(), __import__('os').path.exists('/tmp/secret')"
+        )
+        .as_deref(),
+        Some("(False, False)")
+    );
+    assert_eq!(value(&mine, "secret").as_deref(), Some("'mine'"));
+    let names = value(
+        &theirs,
+        "sorted(n for n in globals() if n.startswith('_sandrun'))",
+    );
+    assert_eq!(
+        names.as_deref(),
+        Some("[]"),
+        "the runner is not in the namespace"
+    );
+}
+
+#[test]
+fn a_corrupt_state_is_refused() {
+    let state = session(&["x = 1"]);
+    let mut bytes = state.to_bytes();
+    bytes.truncate(bytes.len() / 2);
+    assert!(SessionState::from_bytes(&bytes).is_err());
+    let wasm = Task::wasm(std::fs::read(sandrun_test_guests::ECHO).unwrap());
+    let refused = sandbox().run_session(
+        &wasm,
+        None,
+        MAX_STATE,
+        &CancelHandle::new(),
+        Arc::new(NoHooks),
+    );
+    assert!(refused.is_err(), "sessions are Python");
+}
