@@ -17,6 +17,7 @@ mod output;
 mod problem;
 mod result;
 mod runtime;
+mod session;
 mod task;
 
 pub use blob::{Blob, InvalidBase64};
@@ -30,4 +31,5 @@ pub use output::Output;
 pub use problem::Problem;
 pub use result::{LogLevel, LogLine, Outcome, TaskResult};
 pub use runtime::{Runtime, UnknownRuntime};
+pub use session::{RunRequest, Session, SessionPage, SessionQuery, SessionRequest, SessionStatus};
 pub use task::{BatchRequest, BatchResponse, Task, TaskPage, TaskQuery, TaskRequest, TaskStatus};

@@ -78,6 +78,22 @@ pub struct Limits {
     pub host_call_bytes: Option<u64>,
 }
 
+impl Limits {
+    /// These limits, with each one left out taken from `base`.
+    pub fn over(self, base: Limits) -> Limits {
+        Limits {
+            fuel: self.fuel.or(base.fuel),
+            memory_bytes: self.memory_bytes.or(base.memory_bytes),
+            timeout_ms: self.timeout_ms.or(base.timeout_ms),
+            stdout_bytes: self.stdout_bytes.or(base.stdout_bytes),
+            stderr_bytes: self.stderr_bytes.or(base.stderr_bytes),
+            open_files: self.open_files.or(base.open_files),
+            host_calls: self.host_calls.or(base.host_calls),
+            host_call_bytes: self.host_call_bytes.or(base.host_call_bytes),
+        }
+    }
+}
+
 /// The limits a task actually ran under, every one of them set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AppliedLimits {

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What a task's source is run by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Runtime {
     /// Python source code, run by the pinned CPython runtime.
+    #[default]
     Python,
     /// A WebAssembly module for wasm32-wasip1, run as it is.
     Wasm,

@@ -133,6 +133,12 @@ pub struct Task {
     /// The guest's last reported progress, 0 to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,
+    /// For a session's run: the session, and the run's place in it (1 for
+    /// its first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_run: Option<u64>,
 }
 
 /// One page of tasks, newest first.

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::home::Home;
 use crate::sandbox::LimitPolicy;
+use crate::scheduler::SessionPolicy;
 use crate::server::ApiLimits;
 use crate::startup::ConnectionLimits;
 use crate::storage::PostgresOptions;
@@ -50,6 +51,7 @@ pub struct Settings {
     pub api: ApiLimits,
     pub connections: ConnectionLimits,
     pub limits: LimitPolicy,
+    pub sessions: SessionPolicy,
     /// Python modules imported in the runtime's snapshot; `None` keeps the
     /// runtime's own list.
     pub pre_import: Option<Vec<String>>,
@@ -158,6 +160,21 @@ layered! {
             value_name = "MODULES"
         )]
         pub pre_import: Option<Vec<String>>,
+        /// Sessions open at once; one more gets 429 [default: 1000]
+        #[arg(long, env = "SANDRUN_MAX_SESSIONS", value_name = "N")]
+        pub max_sessions: Option<u64>,
+        /// Longest idle timeout a session may ask for [default: 7d]
+        #[arg(long, env = "SANDRUN_MAX_SESSION_IDLE", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub max_session_idle: Option<humantime::Duration>,
+        /// Longest lifetime (ttl) a session may ask for [default: 30d]
+        #[arg(long, env = "SANDRUN_MAX_SESSION_TTL", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub max_session_ttl: Option<humantime::Duration>,
+        /// Most stored state a session may ask to keep, in bytes; also caps the
+        /// default of 256 MiB [default: 1073741824 (1 GiB)]
+        #[arg(long, env = "SANDRUN_MAX_SESSION_STATE_BYTES", value_name = "BYTES")]
+        pub max_session_state_bytes: Option<u64>,
         /// The `[limits.default]` and `[limits.maximum]` tables. File only:
         /// twelve flags for them would crowd `--help`, and a limit is set
         /// once per deployment, not per start. A table replaces the other
@@ -217,6 +234,7 @@ impl Settings {
     /// The built-in defaults where `given` says nothing, and every value
     /// checked.
     fn check(given: ServeArgs, home: &Home) -> Result<Settings, ConfigError> {
+        let sessions = session_policy(&given)?;
         let bind = given
             .bind
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
@@ -315,9 +333,44 @@ impl Settings {
             api,
             connections,
             limits,
+            sessions,
             pre_import,
         })
     }
+}
+
+/// What sessions may ask for, from the settings that bound it.
+fn session_policy(given: &ServeArgs) -> Result<SessionPolicy, ConfigError> {
+    let built_in = SessionPolicy::default();
+    // Durations are kept in whole seconds, as sessions give them.
+    let seconds = |field, given: Option<humantime::Duration>, default: Duration| {
+        let d = nonzero(field, given, default)?;
+        if d < Duration::from_secs(1) {
+            return Err(invalid(field, "must be at least 1s"));
+        }
+        Ok(Duration::from_secs(d.as_secs()))
+    };
+    let max_idle_timeout = seconds(
+        "max_session_idle",
+        given.max_session_idle,
+        built_in.max_idle_timeout,
+    )?;
+    let max_ttl = seconds("max_session_ttl", given.max_session_ttl, built_in.max_ttl)?;
+    let max_state_bytes = given
+        .max_session_state_bytes
+        .unwrap_or(built_in.max_state_bytes);
+    if max_state_bytes == 0 {
+        return Err(invalid("max_session_state_bytes", "must be at least 1"));
+    }
+    Ok(SessionPolicy {
+        max_sessions: given.max_sessions.unwrap_or(built_in.max_sessions),
+        default_idle_timeout: built_in.default_idle_timeout.min(max_idle_timeout),
+        max_idle_timeout,
+        default_ttl: built_in.default_ttl.min(max_ttl),
+        max_ttl,
+        default_max_state_bytes: built_in.default_max_state_bytes.min(max_state_bytes),
+        max_state_bytes,
+    })
 }
 
 /// A count that must be at least one, or its default.

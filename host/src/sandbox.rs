@@ -40,9 +40,10 @@ pub use error::{SandboxError, TaskError};
 pub use host_call::hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
 pub use run::limits::{LimitError, LimitField, LimitPolicy};
 pub use run::stop::CancelHandle;
-pub use run::task::{Source, Task, WasmModule};
+pub use run::task::{SessionInput, Source, Task, WasmModule};
 pub use run::task_thread;
-pub use session::{SessionRan, SessionState, StateError};
+pub use run::execute::Ran;
+pub use session::{SessionState, StateError};
 
 use crate::home::Home;
 use engine::EpochTicker;

@@ -13,6 +13,7 @@ mod hints;
 mod module_bytes;
 mod notifier;
 mod run;
+mod sessions;
 mod submit;
 
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use notifier::{Notifier, Subscription};
-pub use submit::{SubmitError, SubmitPolicy, Submitter};
+pub use submit::{SessionPolicy, SubmitError, SubmitPolicy, Submitter};
 
 use crate::sandbox::CancelHandle;
 use crate::storage::{Cancelled, ClaimFor, Claimed, Storage, StorageError};
@@ -175,6 +176,7 @@ impl Scheduler {
         loops.spawn(self.clone().renew_leases());
         loops.spawn(self.clone().reclaim_expired());
         loops.spawn(self.clone().prune_old_tasks());
+        loops.spawn(self.clone().end_expired_sessions());
         loops.spawn(self.clone().heartbeat());
         if let Some(hints) = self.storage.listen() {
             loops.spawn(self.clone().follow_hints(hints));

@@ -16,7 +16,9 @@ mod nodes;
 mod observe;
 pub use observe::observed;
 mod openapi;
+mod paging;
 mod problem;
+mod sessions;
 mod tasks;
 mod utc_time;
 
@@ -86,6 +88,14 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}/cancel", post(tasks::cancel))
         .route("/tasks/{id}/events", get(events::stream))
         .route("/batches", post(batches::submit))
+        .route("/sessions", post(sessions::create).get(sessions::list))
+        .route(
+            "/sessions/{id}",
+            get(sessions::get).delete(sessions::delete),
+        )
+        .route("/sessions/{id}/runs", post(sessions::run).get(sessions::runs))
+        .route("/sessions/{id}/fork", post(sessions::fork))
+        .route("/sessions/{id}/restart", post(sessions::restart))
         .route(
             "/modules",
             post(modules::upload)

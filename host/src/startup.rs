@@ -122,6 +122,7 @@ impl Application {
                 max_queue_depth: settings.api.max_queue_depth,
                 default_max_attempts: settings.api.default_max_attempts,
                 max_waits: settings.api.max_waits,
+                sessions: settings.sessions,
             },
             shutdown.clone(),
         ));

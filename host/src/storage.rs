@@ -22,6 +22,7 @@ mod node;
 mod postgres;
 mod record;
 mod release;
+mod session;
 mod sql;
 mod sqlite;
 mod statements;
@@ -37,6 +38,9 @@ pub use guest::{GuestStore, Registry};
 pub use node::NodeRecord;
 pub use postgres::{PostgresOptions, PostgresStorage};
 pub use record::{TaskFilter, TaskRecord, rfc3339};
+pub use session::{
+    EndReason, NewSession, RunState, SessionChange, SessionFilter, SessionRecord, SessionStore,
+};
 pub use sqlite::SqliteStorage;
 
 /// A task about to be queued.
@@ -51,8 +55,12 @@ pub struct NewTask {
     pub created_at: i64,
     /// Insert it already running, leased to this runner: the submitting
     /// node had a free slot and nothing was queued, so the task skips the
-    /// queue (one transaction instead of an insert and a claim).
+    /// queue (one transaction instead of an insert and a claim). Never
+    /// for a session's run, which waits for the session's earlier runs.
     pub claim_for: Option<ClaimFor>,
+    /// The session it is the next run of; the session must take runs (see
+    /// [`SessionRecord::takes_runs`]), or the insert fails.
+    pub session_id: Option<String>,
 }
 
 /// Who takes a task as it is inserted, and for how long.
@@ -125,6 +133,8 @@ pub struct Claimed {
     pub id: String,
     pub attempt: u32,
     pub request: TaskRequest,
+    /// The session it is a run of.
+    pub session_id: Option<String>,
 }
 
 /// A held task, as seen when its lease was renewed.
@@ -142,6 +152,18 @@ pub struct RunEnd<'a> {
     pub error: Option<&'a str>,
     /// Output and log events not yet written; they go before the status.
     pub events: &'a [TaskEvent],
+    /// For a session's run: the state it leaves, stored with the result.
+    pub session: Option<SessionWrite<'a>>,
+}
+
+/// What a session's run writes to its session as it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionWrite<'a> {
+    pub session_id: &'a str,
+    /// The session's generation the run started from (see [`RunState`]).
+    pub generation: i64,
+    /// The new state; `None` when the run was rolled back.
+    pub state: Option<&'a [u8]>,
 }
 
 impl<'a> RunEnd<'a> {
@@ -152,6 +174,7 @@ impl<'a> RunEnd<'a> {
             result: None,
             error: Some(error),
             events,
+            session: None,
         }
     }
 }
@@ -276,6 +299,8 @@ pub trait Storage: Send + Sync + 'static {
     fn guest(&self) -> &dyn GuestStore;
     /// Uploaded modules, their names, and the nodes sharing the queue.
     fn registry(&self) -> &dyn Registry;
+    /// Sessions' own rows; their runs are tasks.
+    fn sessions(&self) -> &dyn SessionStore;
 
     /// Start receiving other nodes' hints, if this database carries them.
     fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Hint>> {

@@ -25,7 +25,7 @@ pub struct RequestError {
     pub detail: String,
 }
 
-fn bad(field: impl Into<String>, detail: impl Into<String>) -> RequestError {
+pub fn bad(field: impl Into<String>, detail: impl Into<String>) -> RequestError {
     RequestError {
         field: field.into(),
         detail: detail.into(),

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use sandrun_api::{Task, TaskStatus};
 use serde_json::json;
 
+use crate::api_sessions::{open_session_at, run_at, value_at};
 use crate::support::{home, post_task, sandbox};
 
 /// `sandrun serve` as a child process; answers it and its address.
@@ -129,4 +130,27 @@ fn a_second_server_on_the_same_sqlite_file_is_refused() {
         stderr.contains("in use by another sandrun server"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_between_session_runs_keeps_every_variable() {
+    tokio::task::spawn_blocking(|| sandbox().clone())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sandrun.db").display());
+    let (mut server, address) = start_server(&url, &[]);
+    let http = reqwest::Client::new();
+    let id = open_session_at(&http, &address, &json!({})).await.id;
+    run_at(&http, &address, &id, "x = 41\nopen('/tmp/kept', 'w').write('yes')").await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (mut server, address) = start_server(&url, &[]);
+    assert_eq!(
+        value_at(&http, &address, &id, "x + 1, open('/tmp/kept').read()").await,
+        "(42, 'yes')"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -50,6 +50,7 @@ pub fn run_hooked(task: &Task, hooks: &Arc<Recorder>) -> TaskResult {
     sandbox()
         .run_with(task, &CancelHandle::new(), hooks.clone())
         .expect("the task is accepted")
+        .result
 }
 
 /// Run `body` and print `CODE: message` for the HostCallError it raises.

@@ -10,6 +10,7 @@ mod api_guest;
 mod api_health;
 mod api_limits;
 mod api_modules;
+mod api_sessions;
 mod api_tasks;
 mod app;
 mod cli;

@@ -12,6 +12,7 @@ use sandrun::storage::{RunEnd, Storage, TaskRecord};
 use sandrun_api::{ModuleInfo, NodeList, NodeStatus, Task, TaskStatus};
 use serde_json::json;
 
+use crate::api_sessions::{open_session_at, run_at, value_at};
 use crate::crash::start_server;
 use crate::postgres::Schema;
 use crate::storage::postgres_storage;
@@ -324,4 +325,43 @@ async fn a_cancel_sent_to_one_node_stops_a_task_running_on_another() {
     let ended = task(&http, &runner, &t.id).await;
     assert_eq!(ended.status, TaskStatus::Cancelled, "{ended:?}");
     assert!(seen.contains("\"status\":\"running\""), "{seen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessions_runs_go_to_either_node_and_see_one_state_in_order() {
+    let Some(schema) =
+        fresh("multi_node::a_sessions_runs_go_to_either_node_and_see_one_state_in_order").await
+    else {
+        return;
+    };
+    let mut first = Node::start(&schema, &["--slots", "2"]);
+    let second = Node::start(&schema, &["--slots", "2"]);
+    let http = reqwest::Client::new();
+    let id = open_session_at(&http, &first.address, &json!({})).await.id;
+    run_at(&http, &first.address, &id, "seen = [1]").await;
+    assert_eq!(
+        value_at(&http, &second.address, &id, "seen.append(2)\nseen").await,
+        "[1, 2]"
+    );
+    // Sent to both nodes at once: still one at a time, in order.
+    let mut runs = Vec::new();
+    for n in 3..9 {
+        let node = if n % 2 == 0 { &first } else { &second };
+        let run: Task = post_task(
+            &http,
+            node.url(&format!("/v1/sessions/{id}/runs")),
+            &json!({ "code": format!("seen.append({n})") }),
+        )
+        .await;
+        runs.push(run.id);
+    }
+    for run in &runs {
+        let ended = until(&http, &second, run, |t| t.status.is_terminal()).await;
+        assert_eq!(ended.status, TaskStatus::Succeeded, "{ended:?}");
+    }
+    first.kill();
+    assert_eq!(
+        value_at(&http, &second.address, &id, "seen").await,
+        "[1, 2, 3, 4, 5, 6, 7, 8]"
+    );
 }

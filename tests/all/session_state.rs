@@ -5,31 +5,40 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandrun::sandbox::{CancelHandle, NoHooks, SessionRan, SessionState, Task};
+use sandrun::sandbox::{CancelHandle, NoHooks, Ran, SessionInput, SessionState, Task};
 use sandrun_api::Outcome;
 
 use crate::support::{sandbox, stderr, stdout};
 
 const MAX_STATE: u64 = 256 << 20;
 
+/// A session's state, as stored.
+type State = Arc<[u8]>;
+
 /// Run `code` as the next run of the session whose state is `state`.
-fn turn(state: Option<&SessionState>, code: &str) -> SessionRan {
+fn turn(state: Option<&State>, code: &str) -> Ran {
     turn_with(state, Task::python(code), MAX_STATE, &CancelHandle::new())
 }
 
-fn turn_with(
-    state: Option<&SessionState>,
-    task: Task,
+fn turn_with(state: Option<&State>, task: Task, max_state: u64, cancel: &CancelHandle) -> Ran {
+    try_turn(state, task, max_state, cancel).expect("the run is accepted")
+}
+
+fn try_turn(
+    state: Option<&State>,
+    mut task: Task,
     max_state: u64,
     cancel: &CancelHandle,
-) -> SessionRan {
-    sandbox()
-        .run_session(&task, state, max_state, cancel, Arc::new(NoHooks))
-        .expect("the run is accepted")
+) -> Result<Ran, sandrun::sandbox::TaskError> {
+    task.session = Some(SessionInput {
+        state: state.cloned(),
+        max_state_bytes: max_state,
+    });
+    sandbox().run_with(&task, cancel, Arc::new(NoHooks))
 }
 
 /// A session that has run each of `codes`, each ending well.
-fn session(codes: &[&str]) -> SessionState {
+fn session(codes: &[&str]) -> State {
     let mut state = None;
     for code in codes {
         let ran = turn(state.as_ref(), code);
@@ -39,13 +48,15 @@ fn session(codes: &[&str]) -> SessionState {
             "{}",
             stderr(&ran.result)
         );
-        state = Some(ran.state.expect("a run that ended well keeps its state"));
+        state = Some(State::from(
+            ran.state.expect("a run that ended well keeps its state"),
+        ));
     }
     state.expect("at least one run")
 }
 
 /// The value of `expression` in the session, as the REPL shows it.
-fn value(state: &SessionState, expression: &str) -> Option<String> {
+fn value(state: &State, expression: &str) -> Option<String> {
     let ran = turn(Some(state), expression);
     assert_eq!(
         ran.result.outcome,
@@ -79,7 +90,7 @@ fn variables_imports_arrays_and_tmp_files_persist() {
         .as_deref(),
         Some("('kept', 256)")
     );
-    assert_eq!(state.runs(), 2);
+    assert_eq!(SessionState::from_bytes(&state).unwrap().runs(), 2);
 }
 
 #[test]
@@ -111,7 +122,7 @@ fn an_exception_is_a_result_and_keeps_the_state_reached() {
         !err.contains("boot"),
         "the runner is not in the traceback: {err}"
     );
-    let state = ran.state.expect("kept, as a notebook keeps it");
+    let state = State::from(ran.state.expect("kept, as a notebook keeps it"));
     assert_eq!(value(&state, "x").as_deref(), Some("2"));
     let syntax = turn(Some(&state), "def broken(:\n");
     assert_eq!(syntax.result.outcome, Outcome::Exited);
@@ -122,7 +133,7 @@ fn an_exception_is_a_result_and_keeps_the_state_reached() {
     );
     let exit = turn(Some(&state), "import sys\nx = 5\nsys.exit(3)");
     assert_eq!(exit.result.exit_code, Some(3));
-    assert_eq!(value(&exit.state.unwrap(), "x").as_deref(), Some("5"));
+    assert_eq!(value(&exit.state.unwrap().into(), "x").as_deref(), Some("5"));
 }
 
 #[test]
@@ -188,7 +199,7 @@ fn a_copied_state_is_a_fork_that_shares_nothing() {
     let parent = session(&[
         "import pandas as pd\nframe = pd.DataFrame({'a': [1, 2]})\nopen('/tmp/f', 'w').write('p')",
     ]);
-    let copy = SessionState::from_bytes(&parent.to_bytes()).expect("the state reads back");
+    let copy = State::from(parent.to_vec());
     let left = session_from(
         &parent,
         "frame['a'] = frame['a'] * 10\nopen('/tmp/f', 'w').write('left')",
@@ -212,7 +223,7 @@ fn a_copied_state_is_a_fork_that_shares_nothing() {
     );
 }
 
-fn session_from(state: &SessionState, code: &str) -> SessionState {
+fn session_from(state: &State, code: &str) -> State {
     let ran = turn(Some(state), code);
     assert_eq!(
         ran.result.outcome,
@@ -220,7 +231,7 @@ fn session_from(state: &SessionState, code: &str) -> SessionState {
         "{}",
         stderr(&ran.result)
     );
-    ran.state.unwrap()
+    ran.state.unwrap().into()
 }
 
 #[test]
@@ -247,7 +258,7 @@ fn random_streams_and_the_clock_carry_on() {
 fn a_small_change_stores_little_and_the_state_cap_holds() {
     let state = session(&["x = 1"]);
     let next = session_from(&state, "x += 1");
-    let stored = next.to_bytes().len();
+    let stored = next.len();
     assert!(stored < 1 << 20, "a small change stored {stored} bytes");
 
     let task = Task::python("open('/tmp/big', 'wb').write(bytes(2 << 20))");
@@ -297,16 +308,10 @@ fn one_session_sees_nothing_of_another() {
 #[test]
 fn a_corrupt_state_is_refused() {
     let state = session(&["x = 1"]);
-    let mut bytes = state.to_bytes();
-    bytes.truncate(bytes.len() / 2);
-    assert!(SessionState::from_bytes(&bytes).is_err());
+    let half = State::from(&state[..state.len() / 2]);
+    let refused = try_turn(Some(&half), Task::python("x"), MAX_STATE, &CancelHandle::new());
+    assert!(refused.is_err(), "a corrupt state is refused");
     let wasm = Task::wasm(std::fs::read(sandrun_test_guests::ECHO).unwrap());
-    let refused = sandbox().run_session(
-        &wasm,
-        None,
-        MAX_STATE,
-        &CancelHandle::new(),
-        Arc::new(NoHooks),
-    );
+    let refused = try_turn(None, wasm, MAX_STATE, &CancelHandle::new());
     assert!(refused.is_err(), "sessions are Python");
 }

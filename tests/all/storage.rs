@@ -23,6 +23,7 @@ fn new_task(id: &str) -> NewTask {
         max_attempts: 2,
         created_at: now_ms(),
         claim_for: None,
+        session_id: None,
     }
 }
 
@@ -57,19 +58,20 @@ async fn postgres(test: &str) -> Option<(Keep, Arc<dyn Storage>)> {
     Some((Keep::Schema(schema), Arc::new(storage)))
 }
 
-/// `storage::NAME::sqlite` and `storage::NAME::postgres` for each body.
+/// `storage::NAME::sqlite` and `storage::NAME::postgres` for each body
+/// (in this module or, by path, in a child).
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                let (_keep, storage) = super::sqlite().await;
+                let (_keep, storage) = crate::storage::sqlite().await;
                 super::$name(storage).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                if let Some((_keep, storage)) = super::postgres(concat!("storage::", stringify!($name))).await {
+                if let Some((_keep, storage)) = crate::storage::postgres(concat!(module_path!(), "::", stringify!($name))).await {
                     super::$name(storage).await;
                 }
             }
@@ -93,6 +95,8 @@ on_both_backends!(
     reads_then_writes_survive_a_concurrent_writer,
     a_task_cancelled_while_running_never_runs_again,
 );
+
+mod sessions;
 
 async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage>) {
     storage.insert_tasks(vec![new_task("t1")]).await.unwrap();
@@ -165,6 +169,7 @@ fn ended(status: TaskStatus) -> RunEnd<'static> {
         result: None,
         error: None,
         events: &[],
+        session: None,
     }
 }
 

@@ -27,7 +27,6 @@ use wasmtime::{Instance, Store, Val};
 
 use crate::sandbox::TaskState;
 use memory::MemoryDiff;
-pub use run::SessionRan;
 pub(super) use run::SessionTurn;
 use tmp_files::TmpFiles;
 

@@ -9,8 +9,8 @@ use tracing::Instrument;
 
 use super::event_writer::{EventWriter, RunId};
 use super::{LocalRun, Scheduler};
-use crate::sandbox::Task;
-use crate::storage::{Claimed, RunEnd, StorageError, status_for};
+use crate::sandbox::{SessionInput, Task};
+use crate::storage::{Claimed, RunEnd, SessionWrite, StorageError, status_for};
 use crate::task_request::to_task;
 use crate::worker::RunError;
 
@@ -34,7 +34,7 @@ impl Scheduler {
 
     async fn run_claimed(&self, claimed: &Claimed, running: &LocalRun) {
         let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
-        let task = match self.sandbox_task(claimed).await {
+        let (task, generation) = match self.sandbox_task(claimed).await {
             Ok(task) => task,
             Err(Unrunnable::Invalid(error)) => {
                 return self.record(id, attempt, RunEnd::failed(&error, &[])).await;
@@ -56,24 +56,31 @@ impl Scheduler {
             .await;
         let unwritten = events.finish().await;
         match ran {
-            Ok(result)
-                if result.outcome == Outcome::Cancelled
+            Ok(ran)
+                if ran.result.outcome == Outcome::Cancelled
                     && running.interrupted.load(Ordering::SeqCst) =>
             {
                 self.append(id, &unwritten).await;
                 self.give_back(id, attempt).await;
             }
-            Ok(result) => {
+            Ok(ran) => {
+                let result = ran.result;
                 tracing::info!(
                     outcome = result.outcome.name(),
                     fuel = result.fuel_used,
                     "ran"
                 );
+                let session = claimed.session_id.as_deref().map(|session_id| SessionWrite {
+                    session_id,
+                    generation,
+                    state: ran.state.as_deref(),
+                });
                 let end = RunEnd {
                     status: status_for(&result),
                     result: Some(&result),
                     error: None,
                     events: &unwritten,
+                    session,
                 };
                 self.record(id, attempt, end).await;
             }
@@ -88,7 +95,9 @@ impl Scheduler {
         }
     }
 
-    async fn sandbox_task(&self, claimed: &Claimed) -> Result<Task, Unrunnable> {
+    /// The sandbox's task for `claimed`; for a session's run, with the
+    /// session's state and the generation it is of.
+    async fn sandbox_task(&self, claimed: &Claimed) -> Result<(Task, i64), Unrunnable> {
         let module: Arc<[u8]> = match (claimed.request.runtime, &claimed.request.module) {
             (Runtime::Wasm, Some(hash)) => match self.module_bytes.get(hash) {
                 Some(bytes) => bytes,
@@ -108,7 +117,21 @@ impl Scheduler {
             },
             _ => Arc::from(Vec::new()),
         };
-        to_task(&claimed.request, module).map_err(|e| Unrunnable::Invalid(e.to_string()))
+        let mut task =
+            to_task(&claimed.request, module).map_err(|e| Unrunnable::Invalid(e.to_string()))?;
+        let Some(session_id) = &claimed.session_id else {
+            return Ok((task, 0));
+        };
+        let stored = match self.storage.sessions().run_state(session_id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Err(Unrunnable::Invalid("the session has ended".into())),
+            Err(e) => return Err(Unrunnable::Storage(e)),
+        };
+        task.session = Some(SessionInput {
+            state: stored.state.map(Into::into),
+            max_state_bytes: stored.max_state_bytes,
+        });
+        Ok((task, stored.generation))
     }
 
     async fn record(&self, id: &str, attempt: u32, end: RunEnd<'_>) {

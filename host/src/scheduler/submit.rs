@@ -12,6 +12,11 @@
 //! A request that asks to wait holds a waiting slot for as long as it waits;
 //! with all of them taken it is refused before its task is made, so that
 //! retrying it later makes one task, not two.
+//!
+//! Sessions enter here too (`sessions`): opening and forking one, and each
+//! run, which becomes a task built from the session's settings.
+
+mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +31,8 @@ use crate::slots::Slots;
 use crate::storage::{Claimed, Inserted, NewTask, StorageError, TaskRecord, now_ms};
 use crate::task_request::{RequestError, is_sha256_hex, validate};
 
+pub use sessions::SessionPolicy;
+
 /// Most tasks in one batch.
 pub const MAX_BATCH: usize = 1000;
 
@@ -38,6 +45,7 @@ pub struct SubmitPolicy {
     pub default_max_attempts: u32,
     /// Requests waiting (`?wait=`) at once.
     pub max_waits: usize,
+    pub sessions: SessionPolicy,
 }
 
 /// Why a submission was refused.
@@ -49,6 +57,12 @@ pub enum SubmitError {
     QueueFull { depth: u64 },
     #[error("{max} requests already wait for their tasks, the configured maximum")]
     TooManyWaits { max: usize },
+    #[error("no session {0}")]
+    SessionNotFound(String),
+    #[error("session {0} has ended; its state is gone")]
+    SessionEnded(String),
+    #[error("{max} sessions are open, the configured maximum; end one first")]
+    TooManySessions { max: u64 },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -90,7 +104,16 @@ impl Submitter {
         request: TaskRequest,
         wait: Option<Duration>,
     ) -> Result<TaskRecord, SubmitError> {
-        let mut task = self.prepare(request).await?;
+        let task = self.prepare(request).await?;
+        self.submit_prepared(task, wait).await
+    }
+
+    /// [`Submitter::submit`], for a task already checked and made.
+    async fn submit_prepared(
+        &self,
+        mut task: NewTask,
+        wait: Option<Duration>,
+    ) -> Result<TaskRecord, SubmitError> {
         let _waiting = match wait {
             Some(_) => Some(self.waits.try_take().ok_or(SubmitError::TooManyWaits {
                 max: self.waits.max(),
@@ -100,14 +123,19 @@ impl Submitter {
         let depth = self.room_for(&[&task]).await?;
         // Nothing waits and a slot is free: the task skips the queue. The
         // slot is held across the insert, so it cannot be taken meanwhile.
-        let admitted = (depth == 0).then(|| self.scheduler.try_admit()).flatten();
+        // A session's run waits its turn in the queue.
+        let skips = depth == 0 && task.session_id.is_none();
+        let admitted = skips.then(|| self.scheduler.try_admit()).flatten();
         let (permit, claim) = admitted.unzip();
         task.claim_for = claim;
         // Watching before the task exists, a waiter needs no first look at
         // it: nothing can have happened to it unseen.
         let subscription = wait.map(|_| self.scheduler.notifier.subscribe(&task.id));
         let first_change = subscription.as_ref().map(Subscription::next_change);
-        let inserted = self.scheduler.storage.insert_tasks(vec![task]).await?;
+        let inserted = match self.scheduler.storage.insert_tasks(vec![task]).await {
+            Err(StorageError::SessionClosed(id)) => return Err(SubmitError::SessionEnded(id)),
+            inserted => inserted?,
+        };
         let (record, created) = match inserted.into_iter().next().expect("one in, one out") {
             Inserted::Created(record) => (record, true),
             Inserted::Existing(record) => (record, false),
@@ -118,6 +146,7 @@ impl Submitter {
                     id: record.id.clone(),
                     attempt: record.attempt,
                     request: record.request.clone(),
+                    session_id: None,
                 };
                 self.scheduler.start_admitted(claimed, permit);
             }
@@ -212,6 +241,7 @@ impl Submitter {
             request_hash: hex::encode(Sha256::digest(&canonical)),
             created_at: now_ms(),
             claim_for: None,
+            session_id: None,
         })
     }
 

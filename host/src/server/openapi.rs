@@ -23,7 +23,7 @@ use sandrun_api::Problem;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
-use super::{AppState, batches, events, health, modules, nodes, tasks};
+use super::{AppState, batches, events, health, modules, nodes, sessions, tasks};
 use answers::Answers;
 
 #[derive(OpenApi)]
@@ -40,6 +40,14 @@ use answers::Answers;
         tasks::delete,
         events::stream,
         batches::submit,
+        sessions::create,
+        sessions::list,
+        sessions::get,
+        sessions::delete,
+        sessions::fork,
+        sessions::restart,
+        sessions::run,
+        sessions::runs,
         modules::upload,
         modules::list,
         modules::get,

@@ -31,6 +31,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Gone(String),
     #[error("the queue holds {depth} tasks, its configured maximum; retry later")]
     QueueFull { depth: u64, retry_after_secs: u64 },
     #[error("{detail}; retry later")]
@@ -56,6 +58,7 @@ pub enum Kind {
     UnsupportedMediaType,
     NotFound,
     Conflict,
+    Gone,
     QueueFull,
     TooMany,
     Unauthorized,
@@ -64,7 +67,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Validation,
         Kind::Malformed,
         Kind::TooLarge,
@@ -72,6 +75,7 @@ impl Kind {
         Kind::UnsupportedMediaType,
         Kind::NotFound,
         Kind::Conflict,
+        Kind::Gone,
         Kind::QueueFull,
         Kind::TooMany,
         Kind::Unauthorized,
@@ -100,6 +104,7 @@ impl Kind {
             ),
             Kind::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Kind::Conflict => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Kind::Gone => (StatusCode::GONE, "gone", "Gone"),
             Kind::QueueFull => (StatusCode::TOO_MANY_REQUESTS, "queue-full", "Queue full"),
             Kind::TooMany => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -143,6 +148,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => Kind::UnsupportedMediaType,
             ApiError::NotFound(_) => Kind::NotFound,
             ApiError::Conflict(_) => Kind::Conflict,
+            ApiError::Gone(_) => Kind::Gone,
             ApiError::QueueFull { .. } => Kind::QueueFull,
             ApiError::TooMany { .. } => Kind::TooMany,
             ApiError::Unauthorized => Kind::Unauthorized,
@@ -207,6 +213,7 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::IdempotencyConflict(_) => ApiError::Conflict(e.to_string()),
+            StorageError::SessionClosed(_) => ApiError::Gone(e.to_string()),
             StorageError::Database(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
@@ -221,10 +228,14 @@ impl From<SubmitError> for ApiError {
                 depth,
                 retry_after_secs: RETRY_AFTER_SECS,
             },
-            SubmitError::TooManyWaits { .. } => ApiError::TooMany {
-                detail: e.to_string(),
-                retry_after_secs: RETRY_AFTER_SECS,
-            },
+            SubmitError::TooManyWaits { .. } | SubmitError::TooManySessions { .. } => {
+                ApiError::TooMany {
+                    detail: e.to_string(),
+                    retry_after_secs: RETRY_AFTER_SECS,
+                }
+            }
+            SubmitError::SessionNotFound(_) => ApiError::NotFound(e.to_string()),
+            SubmitError::SessionEnded(_) => ApiError::Gone(e.to_string()),
             SubmitError::Storage(e) => e.into(),
         }
     }

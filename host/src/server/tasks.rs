@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{Json, Path, Query};
-use super::{ApiError, AppState, utc_time};
+use super::{ApiError, AppState, paging, utc_time};
 use crate::storage::{Cancelled, Deleted, TaskFilter, TaskRecord};
 use crate::task_request::RequestError;
 
@@ -39,7 +39,7 @@ pub async fn submit(
 }
 
 /// 200 for an ended task, 202 for one still on its way.
-fn respond(task: Task) -> impl IntoResponse {
+pub(super) fn respond(task: Task) -> impl IntoResponse {
     let status = if task.status.is_terminal() {
         StatusCode::OK
     } else {
@@ -48,7 +48,7 @@ fn respond(task: Task) -> impl IntoResponse {
     (status, Json(task))
 }
 
-fn wait_seconds(state: &AppState, wait: Option<f64>) -> Result<Option<Duration>, ApiError> {
+pub(super) fn wait_seconds(state: &AppState, wait: Option<f64>) -> Result<Option<Duration>, ApiError> {
     match wait {
         None => Ok(None),
         Some(w) if !(w.is_finite() && w >= 0.0) => Err(RequestError {
@@ -82,65 +82,50 @@ pub(super) fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no task {id}"))
 }
 
-const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 500;
-
 /// Tasks, newest first, filtered and paginated by cursor.
 #[utoipa::path(get, path = "/v1/tasks", params(TaskQuery), responses((status = 200, body = TaskPage)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<TaskQuery>,
 ) -> Result<Json<TaskPage>, ApiError> {
-    let bad = |field: &str, detail: String| {
-        ApiError::from(RequestError {
-            field: field.into(),
-            detail,
-        })
-    };
+    let filter = filter(&query)?;
+    Ok(Json(page(&state, &filter).await?))
+}
+
+/// The filter `query` asks for.
+pub(super) fn filter(query: &TaskQuery) -> Result<TaskFilter, ApiError> {
     let time = |field: &str, value: &Option<String>| -> Result<Option<i64>, ApiError> {
         value
             .as_deref()
             .map(|v| {
                 utc_time::parse_millis(v).ok_or_else(|| {
-                    bad(
+                    paging::bad(
                         field,
-                        "expected an RFC 3339 time in UTC from 1970 on, e.g. 2026-01-31T12:00:00Z"
-                            .into(),
+                        "expected an RFC 3339 time in UTC from 1970 on, e.g. 2026-01-31T12:00:00Z",
                     )
                 })
             })
             .transpose()
     };
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(bad("limit", format!("must be from 1 to {MAX_PAGE}")));
-    }
-    let label = match &query.label {
-        None => None,
-        Some(pair) => {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| bad("label", "expected key=value".into()))?;
-            Some((k.to_owned(), v.to_owned()))
-        }
-    };
-    let filter = TaskFilter {
+    Ok(TaskFilter {
         status: query.status,
         runtime: query.runtime,
-        label,
+        label: paging::label(&query.label)?,
+        session_id: None,
         created_after: time("created_after", &query.created_after)?,
         created_before: time("created_before", &query.created_before)?,
         before_id: query.cursor.clone(),
-        limit,
-    };
-    let records = state.storage.list_tasks(&filter).await?;
-    let next_cursor = (records.len() == limit as usize)
-        .then(|| records.last().map(|r| r.id.clone()))
-        .flatten();
-    Ok(Json(TaskPage {
+        limit: paging::limit(query.limit)?,
+    })
+}
+
+/// One page of the tasks `filter` picks.
+pub(super) async fn page(state: &AppState, filter: &TaskFilter) -> Result<TaskPage, ApiError> {
+    let records = state.storage.list_tasks(filter).await?;
+    Ok(TaskPage {
+        next_cursor: paging::next_cursor(&records, filter.limit, |r| &r.id),
         tasks: records.iter().map(TaskRecord::to_api).collect(),
-        next_cursor,
-    }))
+    })
 }
 
 /// Cancel a task: a queued one at once, a running one within moments.

@@ -34,6 +34,8 @@ pub trait Dialect: std::fmt::Debug + Send + Sync + 'static {
     /// transaction the writer: one that read first could not become it
     /// once another connection had committed).
     const LOCK_TASK: &'static str;
+    /// Takes hold of session `$1`, as [`Dialect::LOCK_TASK`] does of a task.
+    const LOCK_SESSION: &'static str;
     /// Takes hold of every running task whose lease expires before `$1`,
     /// skipping those another transaction holds, answering id and attempt.
     const LOCK_EXPIRED: &'static str;

@@ -9,6 +9,8 @@ pub enum StorageError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("session {0} does not exist or takes no more runs")]
+    SessionClosed(String),
     #[error("corrupt record in the database: {0}")]
     Corrupt(String),
 }

@@ -79,6 +79,7 @@ impl Dialect for PostgresDialect {
     const EVENT_NUMBER: &'static str = "seq";
     const ONE_NODE: bool = false;
     const LOCK_TASK: &'static str = "SELECT id FROM tasks WHERE id = $1 FOR UPDATE";
+    const LOCK_SESSION: &'static str = "SELECT id FROM sessions WHERE id = $1 FOR UPDATE";
     const LOCK_EXPIRED: &'static str = "SELECT id, attempt FROM tasks \
         WHERE status = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED";
 

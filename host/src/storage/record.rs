@@ -22,6 +22,9 @@ pub struct TaskRecord {
     pub cancel_requested: bool,
     /// The last progress the guest reported while running.
     pub progress: Option<f64>,
+    /// For a session's run: the session, and the run's number in it.
+    pub session_id: Option<String>,
+    pub session_run: Option<i64>,
 }
 
 impl TaskRecord {
@@ -45,6 +48,8 @@ impl TaskRecord {
                 .as_ref()
                 .and_then(|r| r.progress)
                 .or(self.progress),
+            session_id: self.session_id.clone(),
+            session_run: self.session_run.map(|n| n as u64),
         }
     }
 }
@@ -52,7 +57,8 @@ impl TaskRecord {
 /// The columns both backends read a task from, in the types both store
 /// them as (integers as 64-bit, JSON as text).
 pub(super) const TASK_COLUMNS: &str = "id, status, request, request_hash, attempt, max_attempts, \
-                                       created_at, started_at, finished_at, result, error, cancel_requested, progress";
+                                       created_at, started_at, finished_at, result, error, cancel_requested, progress, \
+                                       session_id, session_run";
 
 /// A task row as stored, before its JSON is decoded.
 #[derive(Debug, sqlx::FromRow)]
@@ -70,6 +76,8 @@ pub struct TaskRow {
     error: Option<String>,
     cancel_requested: bool,
     progress: Option<f64>,
+    session_id: Option<String>,
+    session_run: Option<i64>,
 }
 
 impl TryFrom<TaskRow> for TaskRecord {
@@ -91,6 +99,8 @@ impl TryFrom<TaskRow> for TaskRecord {
             error: row.error,
             cancel_requested: row.cancel_requested,
             progress: row.progress,
+            session_id: row.session_id,
+            session_run: row.session_run,
         })
     }
 }
@@ -107,6 +117,8 @@ pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     pub runtime: Option<Runtime>,
     pub label: Option<(String, String)>,
+    /// Only the runs of this session.
+    pub session_id: Option<String>,
     pub created_after: Option<i64>,
     pub created_before: Option<i64>,
     /// Only ids below this one (the previous page's last).
@@ -132,6 +144,9 @@ impl TaskFilter {
             .push(" AND l.value = ")
             .bind(value.clone())
             .push(")");
+        }
+        if let Some(session) = &self.session_id {
+            q.push(" AND session_id = ").bind(session.clone());
         }
         if let Some(after) = self.created_after {
             q.push(" AND created_at >= ").bind(after);

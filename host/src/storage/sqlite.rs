@@ -87,6 +87,7 @@ impl Dialect for SqliteDialect {
     const EVENT_NUMBER: &'static str = "id";
     const ONE_NODE: bool = true;
     const LOCK_TASK: &'static str = "UPDATE tasks SET status = status WHERE id = $1 RETURNING id";
+    const LOCK_SESSION: &'static str = "UPDATE sessions SET id = id WHERE id = $1 RETURNING id";
     const LOCK_EXPIRED: &'static str = "UPDATE tasks SET status = status \
         WHERE status = 'running' AND lease_expires_at < $1 RETURNING id, attempt";
 

@@ -17,6 +17,9 @@ use sandrun_api::{ModuleInfo, TaskEvent, TaskStatus};
 use super::node::NodeRecord;
 use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::sql::{Param, Sql};
+use super::session::{
+    EndReason, NewSession, RunState, SESSION_COLUMNS, SessionFilter, SessionRecord, SessionRow,
+};
 use super::{Claimed, NameOutcome, NewTask, Renewed, RunEnd, StorageError, now_ms};
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -46,8 +49,9 @@ pub struct Ending<'a> {
 #[async_trait]
 pub trait Statements: Database {
     async fn ping(conn: &mut Self::Connection) -> Result<()>;
-    /// Run a dialect's `lock` statement for task `id`: whether it exists.
-    async fn lock_task(conn: &mut Self::Connection, lock: &str, id: &str) -> Result<bool>;
+    /// Run a dialect's `lock` statement for the task or session `id`:
+    /// whether it exists.
+    async fn lock_row(conn: &mut Self::Connection, lock: &str, id: &str) -> Result<bool>;
     /// Run a dialect's `lock` statement for the leases expiring before
     /// `moment`: (id, attempt) of each.
     async fn lock_expired(
@@ -59,9 +63,13 @@ pub trait Statements: Database {
     // --- tasks ---
 
     /// Insert a task unless its idempotency key is taken: the new row, or
-    /// `None` when nothing was inserted.
-    async fn insert_task(conn: &mut Self::Connection, task: &NewTask)
-    -> Result<Option<TaskRecord>>;
+    /// `None` when nothing was inserted. `session_run` numbers a session's
+    /// run.
+    async fn insert_task(
+        conn: &mut Self::Connection,
+        task: &NewTask,
+        session_run: Option<i64>,
+    ) -> Result<Option<TaskRecord>>;
     async fn insert_labels(
         conn: &mut Self::Connection,
         task_id: &str,
@@ -168,6 +176,58 @@ pub trait Statements: Database {
     async fn heartbeat(conn: &mut Self::Connection, node: &NodeRecord) -> Result<()>;
     async fn nodes(conn: &mut Self::Connection) -> Result<Vec<NodeRecord>>;
     async fn forget_nodes(conn: &mut Self::Connection, silent_before: i64) -> Result<u64>;
+
+    // --- sessions ---
+
+    async fn insert_session(conn: &mut Self::Connection, new: &NewSession) -> Result<()>;
+    async fn insert_session_labels(
+        conn: &mut Self::Connection,
+        session_id: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()>;
+    async fn session(conn: &mut Self::Connection, id: &str) -> Result<Option<SessionRecord>>;
+    async fn list_sessions(
+        conn: &mut Self::Connection,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>>;
+    async fn open_sessions(conn: &mut Self::Connection) -> Result<u64>;
+    async fn run_state(conn: &mut Self::Connection, id: &str) -> Result<Option<RunState>>;
+    /// Count one more run of the session: the new run's number.
+    async fn next_session_run(conn: &mut Self::Connection, id: &str) -> Result<i64>;
+    /// A run of the session ended at `now`: it is not idle from then.
+    async fn touch_session(conn: &mut Self::Connection, id: &str, now: i64) -> Result<()>;
+    /// Store a run's new state, unless the session ended or was restarted
+    /// since the run began (`generation`).
+    async fn store_session_state(
+        conn: &mut Self::Connection,
+        id: &str,
+        generation: i64,
+        state: &[u8],
+    ) -> Result<()>;
+    /// Insert `new` as a copy of open session `from`: whether it was.
+    async fn copy_session(
+        conn: &mut Self::Connection,
+        from: &str,
+        new: &NewSession,
+    ) -> Result<bool>;
+    async fn copy_session_labels(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()>;
+    async fn forget_session_state(conn: &mut Self::Connection, id: &str) -> Result<()>;
+    /// End open session `id`, deleting its state: whether it was open.
+    async fn end_session(
+        conn: &mut Self::Connection,
+        id: &str,
+        reason: EndReason,
+        now: i64,
+    ) -> Result<bool>;
+    /// The session's runs that are queued or running, in order.
+    async fn pending_runs(conn: &mut Self::Connection, session_id: &str) -> Result<Vec<String>>;
+    /// Up to `limit` open sessions with no run pending whose idle timeout
+    /// or lifetime passed before `now`: id and lifetime's end.
+    async fn expired_sessions(
+        conn: &mut Self::Connection,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>>;
 }
 
 /// `query` with `params` bound in order.
@@ -208,6 +268,8 @@ where
     Held: for<'r> FromRow<'r, DB::Row>,
     ModuleRow: for<'r> FromRow<'r, DB::Row>,
     NodeRecord: for<'r> FromRow<'r, DB::Row>,
+    SessionRow: for<'r> FromRow<'r, DB::Row>,
+    (Option<Vec<u8>>, i64, i64): for<'r> FromRow<'r, DB::Row>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
     (Vec<u8>,): for<'r> FromRow<'r, DB::Row>,
@@ -215,14 +277,14 @@ where
     (String, String): for<'r> FromRow<'r, DB::Row>,
     (i64, String): for<'r> FromRow<'r, DB::Row>,
     (String, i64): for<'r> FromRow<'r, DB::Row>,
-    (String, i64, String): for<'r> FromRow<'r, DB::Row>,
+    (String, i64, String, Option<String>): for<'r> FromRow<'r, DB::Row>,
 {
     async fn ping(conn: &mut Self::Connection) -> Result<()> {
         sqlx::query("SELECT 1").execute(&mut *conn).await?;
         Ok(())
     }
 
-    async fn lock_task(conn: &mut Self::Connection, lock: &str, id: &str) -> Result<bool> {
+    async fn lock_row(conn: &mut Self::Connection, lock: &str, id: &str) -> Result<bool> {
         let held: Option<(String,)> = sqlx::query_as(lock)
             .bind(id.to_owned())
             .fetch_optional(&mut *conn)
@@ -248,12 +310,14 @@ where
     async fn insert_task(
         conn: &mut Self::Connection,
         task: &NewTask,
+        session_run: Option<i64>,
     ) -> Result<Option<TaskRecord>> {
         let start = task.initial_state();
         let row: Option<TaskRow> = sqlx::query_as(&format!(
             "INSERT INTO tasks (id, status, attempt, lease_owner, lease_expires_at, started_at, runtime, \
-             request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+             request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at, \
+             session_id, session_run) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING {TASK_COLUMNS}",
         ))
         .bind(task.id.clone())
@@ -270,6 +334,8 @@ where
         .bind(labels_json(&task.request.labels))
         .bind(i64::from(task.max_attempts))
         .bind(task.created_at)
+        .bind(task.session_id.clone())
+        .bind(session_run)
         .fetch_optional(&mut *conn)
         .await?;
         row.map(TaskRecord::try_from).transpose()
@@ -340,13 +406,17 @@ where
         limit: usize,
         skip_locked: &str,
     ) -> Result<Vec<Claimed>> {
-        // One statement picks and leases the batch.
-        let rows: Vec<(String, i64, String)> = sqlx::query_as(&format!(
+        // One statement picks and leases the batch. A session's run waits
+        // for the session's earlier runs to end.
+        let rows: Vec<(String, i64, String, Option<String>)> = sqlx::query_as(&format!(
             "UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = $1, \
              lease_expires_at = $2, started_at = $3 \
-             FROM (SELECT id AS picked_id FROM tasks WHERE status = 'queued' AND run_after <= $3 \
+             FROM (SELECT id AS picked_id FROM tasks q WHERE status = 'queued' AND run_after <= $3 \
+                   AND (session_id IS NULL OR NOT EXISTS (SELECT 1 FROM tasks e \
+                        WHERE e.session_id = q.session_id AND e.session_run < q.session_run \
+                        AND e.status IN ('queued', 'running'))) \
                    ORDER BY priority DESC, created_at, id LIMIT $4{skip_locked}) AS picked \
-             WHERE id = picked.picked_id RETURNING id, attempt, request"
+             WHERE id = picked.picked_id RETURNING id, attempt, request, session_id"
         ))
         .bind(owner.to_owned())
         .bind(lease_until)
@@ -355,11 +425,12 @@ where
         .fetch_all(&mut *conn)
         .await?;
         rows.into_iter()
-            .map(|(id, attempt, request)| {
+            .map(|(id, attempt, request, session_id)| {
                 Ok(Claimed {
                     id,
                     attempt: attempt as u32,
                     request: serde_json::from_str(&request)?,
+                    session_id,
                 })
             })
             .collect()
@@ -720,5 +791,214 @@ where
                 .fetch_all(&mut *conn)
                 .await?;
         Ok(gone.len() as u64)
+    }
+
+    async fn insert_session(conn: &mut Self::Connection, new: &NewSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, settings, labels, memory_bytes, max_state_bytes, idle_timeout_ms, \
+             ttl_ms, created_at, ends_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(new.id.clone())
+        .bind(serde_json::to_string(&new.settings)?)
+        .bind(labels_json(&new.settings.labels))
+        .bind(new.settings.memory_bytes.unwrap_or(0) as i64)
+        .bind(new.settings.max_state_bytes.unwrap_or(0) as i64)
+        .bind(new.idle_timeout_ms())
+        .bind(new.ttl_ms())
+        .bind(new.created_at)
+        .bind(new.created_at + new.ttl_ms())
+        .bind(new.expires_at())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_session_labels(
+        conn: &mut Self::Connection,
+        session_id: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        for (key, value) in labels {
+            sqlx::query("INSERT INTO session_labels (session_id, key, value) VALUES ($1, $2, $3)")
+                .bind(session_id.to_owned())
+                .bind(key.clone())
+                .bind(value.clone())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn session(conn: &mut Self::Connection, id: &str) -> Result<Option<SessionRecord>> {
+        let row: Option<SessionRow> = sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.map(SessionRecord::try_from).transpose()
+    }
+
+    async fn list_sessions(
+        conn: &mut Self::Connection,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>> {
+        let mut q = Sql::new(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE 1 = 1"));
+        filter.push_conditions(&mut q);
+        let rows: Vec<SessionRow> = bound(sqlx::query_as(&q.text), q.params)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter().map(SessionRecord::try_from).collect()
+    }
+
+    async fn open_sessions(conn: &mut Self::Connection) -> Result<u64> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn run_state(conn: &mut Self::Connection, id: &str) -> Result<Option<RunState>> {
+        let row: Option<(Option<Vec<u8>>, i64, i64)> = sqlx::query_as(
+            "SELECT state, generation, max_state_bytes FROM sessions \
+             WHERE id = $1 AND ended_at IS NULL",
+        )
+        .bind(id.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.map(|(state, generation, max_state_bytes)| RunState {
+            state,
+            generation,
+            max_state_bytes: max_state_bytes as u64,
+        }))
+    }
+
+    async fn next_session_run(conn: &mut Self::Connection, id: &str) -> Result<i64> {
+        let (runs,): (i64,) =
+            sqlx::query_as("UPDATE sessions SET runs = runs + 1 WHERE id = $1 RETURNING runs")
+                .bind(id.to_owned())
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok(runs)
+    }
+
+    async fn touch_session(conn: &mut Self::Connection, id: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_run_at = $1, expires_at = CASE WHEN $1 + idle_timeout_ms < ends_by \
+             THEN $1 + idle_timeout_ms ELSE ends_by END WHERE id = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(id.to_owned())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn store_session_state(
+        conn: &mut Self::Connection,
+        id: &str,
+        generation: i64,
+        state: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET state = $1, state_bytes = $2 \
+             WHERE id = $3 AND generation = $4 AND ended_at IS NULL",
+        )
+        .bind(state.to_vec())
+        .bind(state.len() as i64)
+        .bind(id.to_owned())
+        .bind(generation)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn copy_session(
+        conn: &mut Self::Connection,
+        from: &str,
+        new: &NewSession,
+    ) -> Result<bool> {
+        let copied: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO sessions (id, settings, labels, memory_bytes, max_state_bytes, idle_timeout_ms, \
+             ttl_ms, created_at, ends_by, expires_at, state, state_bytes, forked_from) \
+             SELECT $1, settings, labels, memory_bytes, max_state_bytes, idle_timeout_ms, ttl_ms, $2, \
+             $2 + ttl_ms, CASE WHEN idle_timeout_ms < ttl_ms THEN $2 + idle_timeout_ms ELSE $2 + ttl_ms END, \
+             state, state_bytes, id FROM sessions WHERE id = $3 AND ended_at IS NULL RETURNING id",
+        )
+        .bind(new.id.clone())
+        .bind(new.created_at)
+        .bind(from.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(copied.is_some())
+    }
+
+    async fn copy_session_labels(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO session_labels (session_id, key, value) \
+             SELECT $1, key, value FROM session_labels WHERE session_id = $2",
+        )
+        .bind(to.to_owned())
+        .bind(from.to_owned())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn forget_session_state(conn: &mut Self::Connection, id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET state = NULL, state_bytes = 0, generation = generation + 1 \
+             WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn end_session(
+        conn: &mut Self::Connection,
+        id: &str,
+        reason: EndReason,
+        now: i64,
+    ) -> Result<bool> {
+        let ended: Option<(String,)> = sqlx::query_as(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2, state = NULL, state_bytes = 0 \
+             WHERE id = $3 AND ended_at IS NULL RETURNING id",
+        )
+        .bind(now)
+        .bind(reason.name().to_owned())
+        .bind(id.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(ended.is_some())
+    }
+
+    async fn pending_runs(conn: &mut Self::Connection, session_id: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM tasks WHERE session_id = $1 AND status IN ('queued', 'running') \
+             ORDER BY session_run",
+        )
+        .bind(session_id.to_owned())
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn expired_sessions(
+        conn: &mut Self::Connection,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, ends_by FROM sessions WHERE ended_at IS NULL AND expires_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.session_id = sessions.id \
+             AND t.status IN ('queued', 'running')) ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?)
     }
 }

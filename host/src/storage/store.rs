@@ -1,8 +1,12 @@
 //! Each stage of a task's life as one transaction, written once for both
-//! backends: insert (with idempotency, labels, events and hint), claim,
-//! renew, finish, release (with the retry plan), cancel, reclaim, delete,
-//! prune. The statements come from [`Statements`]; what differs between
-//! the databases, from the [`Dialect`].
+//! backends: insert (with idempotency, labels, events and hint, and a
+//! session run's number), claim, renew, finish (with a session run's
+//! state), release (with the retry plan), cancel, reclaim, delete, prune.
+//! A session's own transactions are in `sessions`. The statements come
+//! from [`Statements`]; what differs between the databases, from the
+//! [`Dialect`].
+
+mod sessions;
 
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use super::release::{NODE_STOPPED, Release};
 use super::statements::{Ending, Lookup, Statements};
 use super::{
     Cancelled, Claimed, Deleted, GuestStore, Hint, Inserted, NameOutcome, NewTask, Registry,
-    Renewed, RunEnd, Storage, StorageError, TaskFilter, TaskRecord, now_ms,
+    Renewed, RunEnd, SessionStore, Storage, StorageError, TaskFilter, TaskRecord, now_ms,
 };
 
 /// The queue, results, events and modules in one database.
@@ -52,6 +56,51 @@ impl<D: Dialect> Store<D> {
             return Err(StorageError::IdempotencyConflict(key));
         }
         Ok(record)
+    }
+
+    /// The number task `task`'s run of its session gets, if it is one: the
+    /// session is held for the rest of the transaction, so its runs are
+    /// numbered one after another, and it must take runs.
+    async fn session_run(conn: &mut Conn<D>, task: &NewTask) -> Result<Option<i64>, StorageError> {
+        let Some(session_id) = &task.session_id else {
+            return Ok(None);
+        };
+        let closed = || StorageError::SessionClosed(session_id.clone());
+        if !D::Db::lock_row(conn, D::LOCK_SESSION, session_id).await? {
+            return Err(closed());
+        }
+        let session = D::Db::session(conn, session_id).await?.ok_or_else(closed)?;
+        if !session.takes_runs(now_ms()) {
+            return Err(closed());
+        }
+        Ok(Some(session.runs as i64 + 1))
+    }
+
+    /// Cancel task `id` (already held by this transaction): a queued one
+    /// ends now, a running one is asked to stop.
+    async fn cancel_in(&self, conn: &mut Conn<D>, id: &str) -> Result<Cancelled, StorageError> {
+        let record = D::Db::task(conn, Lookup::Id(id))
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("a held task vanished".into()))?;
+        Ok(match record.status {
+            TaskStatus::Queued => {
+                let ending = Ending {
+                    status: TaskStatus::Cancelled,
+                    error: None,
+                };
+                D::Db::end_task(conn, id, ending).await?;
+                let cancelled = status_event(TaskStatus::Cancelled, record.attempt);
+                D::append_events(conn, id, &[cancelled]).await?;
+                let record = D::Db::task(conn, Lookup::Id(id)).await?;
+                Cancelled::Now(record.ok_or_else(|| StorageError::Corrupt("vanished".into()))?)
+            }
+            TaskStatus::Running => {
+                D::Db::request_cancel(conn, id).await?;
+                self.dialect.hint(conn, &Hint::Cancel(id.to_owned())).await?;
+                Cancelled::Requested(record)
+            }
+            _ => Cancelled::AlreadyEnded(record),
+        })
     }
 
     /// Give back running task `id` (already held by this transaction):
@@ -150,9 +199,13 @@ impl<D: Dialect> Storage for Store<D> {
             // The insert comes first, so the transaction writes before it
             // reads; a taken key inserts nothing. On Postgres a concurrent
             // insert of the same key waits for the other transaction, then
-            // finds its row.
-            match D::Db::insert_task(&mut tx, task).await? {
+            // finds its row. A session's run holds its session first.
+            let session_run = Self::session_run(&mut tx, task).await?;
+            match D::Db::insert_task(&mut tx, task, session_run).await? {
                 Some(record) => {
+                    if let Some(session_id) = &task.session_id {
+                        D::Db::next_session_run(&mut tx, session_id).await?;
+                    }
                     D::Db::insert_labels(&mut tx, &task.id, &task.request.labels).await?;
                     D::append_events(&mut tx, &task.id, &task.initial_events()).await?;
                     inserted.push(Inserted::Created(record));
@@ -223,6 +276,13 @@ impl<D: Dialect> Storage for Store<D> {
     ) -> Result<bool, StorageError> {
         let mut tx = self.begin().await?;
         let finished = D::Db::finish_run(&mut tx, id, attempt, owner, &end).await?;
+        if let Some(session) = end.session.filter(|_| finished) {
+            D::Db::touch_session(&mut tx, session.session_id, now_ms()).await?;
+            if let Some(state) = session.state {
+                let (id, generation) = (session.session_id, session.generation);
+                D::Db::store_session_state(&mut tx, id, generation, state).await?;
+            }
+        }
         if finished {
             let status = [status_event(end.status, attempt)];
             D::append_events(&mut tx, id, &[end.events, &status].concat()).await?;
@@ -241,7 +301,7 @@ impl<D: Dialect> Storage for Store<D> {
         counts: bool,
     ) -> Result<bool, StorageError> {
         let mut tx = self.begin().await?;
-        if !D::Db::lock_task(&mut tx, D::LOCK_TASK, id).await? {
+        if !D::Db::lock_row(&mut tx, D::LOCK_TASK, id).await? {
             return Ok(false);
         }
         let released = Self::release_in(
@@ -274,33 +334,10 @@ impl<D: Dialect> Storage for Store<D> {
 
     async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError> {
         let mut tx = self.begin().await?;
-        if !D::Db::lock_task(&mut tx, D::LOCK_TASK, id).await? {
+        if !D::Db::lock_row(&mut tx, D::LOCK_TASK, id).await? {
             return Ok(Cancelled::NotFound);
         }
-        let record = D::Db::task(&mut tx, Lookup::Id(id))
-            .await?
-            .ok_or_else(|| StorageError::Corrupt("a held task vanished".into()))?;
-        let outcome = match record.status {
-            TaskStatus::Queued => {
-                let ending = Ending {
-                    status: TaskStatus::Cancelled,
-                    error: None,
-                };
-                D::Db::end_task(&mut tx, id, ending).await?;
-                let cancelled = status_event(TaskStatus::Cancelled, record.attempt);
-                D::append_events(&mut tx, id, &[cancelled]).await?;
-                let record = D::Db::task(&mut tx, Lookup::Id(id)).await?;
-                Cancelled::Now(record.ok_or_else(|| StorageError::Corrupt("vanished".into()))?)
-            }
-            TaskStatus::Running => {
-                D::Db::request_cancel(&mut tx, id).await?;
-                self.dialect
-                    .hint(&mut tx, &Hint::Cancel(id.to_owned()))
-                    .await?;
-                Cancelled::Requested(record)
-            }
-            _ => Cancelled::AlreadyEnded(record),
-        };
+        let outcome = self.cancel_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -347,6 +384,10 @@ impl<D: Dialect> Storage for Store<D> {
     }
 
     fn registry(&self) -> &dyn Registry {
+        self
+    }
+
+    fn sessions(&self) -> &dyn SessionStore {
         self
     }
 

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use sandrun_api::TaskResult;
 use tokio::sync::mpsc;
 
 mod slot_job;
@@ -18,7 +17,7 @@ pub use task_threads::TaskThreads;
 pub use worker_pool::{WorkerPool, WorkerSpawn};
 
 use super::run_error::RunError;
-use crate::sandbox::{CancelHandle, Task, TaskHooks};
+use crate::sandbox::{CancelHandle, Ran, Task, TaskHooks};
 
 /// Runs the scheduler's tasks, one way or the other.
 #[derive(Debug)]
@@ -36,7 +35,7 @@ impl Executor {
         task: Task,
         cancel: CancelHandle,
         hooks: Arc<dyn TaskHooks>,
-    ) -> Result<TaskResult, RunError> {
+    ) -> Result<Ran, RunError> {
         hand_over(self.jobs(), task, cancel, hooks).await
     }
 

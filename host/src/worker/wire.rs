@@ -19,7 +19,7 @@ use serde_json::Value;
 pub mod frame;
 
 use super::run_error::RunError;
-use crate::sandbox::{LimitPolicy, Source, Stream, Task, WasmModule};
+use crate::sandbox::{LimitPolicy, Ran, SessionInput, Source, Stream, Task, WasmModule};
 
 /// Which task a message is about, so that a late message of an ended task
 /// is recognised and dropped.
@@ -136,15 +136,24 @@ pub struct WireTask {
     limits: Json<Limits>,
     input: Option<Json<Value>>,
     kv_namespace: Option<String>,
+    session: Option<WireSession>,
 }
 
-/// A [`TaskResult`] on the wire. Its output travels as bytes: in JSON it
-/// would be text with invalid UTF-8 replaced.
+/// A session run's [`SessionInput`] on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireSession {
+    state: Option<Vec<u8>>,
+    max_state_bytes: u64,
+}
+
+/// A [`Ran`] on the wire. Its output travels as bytes: in JSON it would be
+/// text with invalid UTF-8 replaced.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireResult {
     result: Json<TaskResult>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    state: Option<Vec<u8>>,
 }
 
 /// A value carried as its JSON text.
@@ -195,6 +204,10 @@ impl WireTask {
             limits: Json(task.limits),
             input: task.input.clone().map(Json),
             kv_namespace: task.kv_namespace.clone(),
+            session: task.session.as_ref().map(|s| WireSession {
+                state: s.state.as_deref().map(<[u8]>::to_vec),
+                max_state_bytes: s.max_state_bytes,
+            }),
         }
     }
 
@@ -230,28 +243,37 @@ impl WireTask {
             limits: self.limits.0,
             input: self.input.map(|j| j.0),
             kv_namespace: self.kv_namespace,
+            session: self.session.map(|s| SessionInput {
+                state: s.state.map(Into::into),
+                max_state_bytes: s.max_state_bytes,
+            }),
         })
     }
 }
 
-impl From<TaskResult> for WireResult {
-    fn from(mut result: TaskResult) -> Self {
+impl From<Ran> for WireResult {
+    fn from(ran: Ran) -> Self {
+        let Ran { mut result, state } = ran;
         let stdout = std::mem::take(&mut result.stdout.0);
         let stderr = std::mem::take(&mut result.stderr.0);
         WireResult {
             result: Json(result),
             stdout,
             stderr,
+            state,
         }
     }
 }
 
-impl From<WireResult> for TaskResult {
+impl From<WireResult> for Ran {
     fn from(wire: WireResult) -> Self {
         let mut result = wire.result.0;
         result.stdout.0 = wire.stdout;
         result.stderr.0 = wire.stderr;
-        result
+        Ran {
+            result,
+            state: wire.state,
+        }
     }
 }
 

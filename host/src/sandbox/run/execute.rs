@@ -15,7 +15,7 @@ use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 use super::limits::MemoryLimiter;
 use super::output::CappedOutput;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
-use super::task::{Source, Task};
+use super::task::{SessionInput, Source, Task};
 use super::task_thread;
 use super::workspace::Workspace;
 use crate::sandbox::engine::HOST_THREAD_STACK;
@@ -64,7 +64,7 @@ struct Armed<'a> {
 /// Whether a run is a task's, from the snapshot and then thrown away, or a
 /// session's, from its state (none for its first run) and kept.
 #[derive(Clone, Copy)]
-pub(in crate::sandbox) enum Mode<'a> {
+enum Mode<'a> {
     Task,
     Session {
         state: Option<&'a SessionState>,
@@ -73,10 +73,12 @@ pub(in crate::sandbox) enum Mode<'a> {
     },
 }
 
-/// A run's result, and for a session run that ended well its new state.
-pub(in crate::sandbox) struct Ran {
+/// A run's result, and for a session run that ended well its new state,
+/// as stored.
+#[derive(Debug)]
+pub struct Ran {
     pub result: TaskResult,
-    pub state: Option<SessionState>,
+    pub state: Option<Vec<u8>>,
 }
 
 /// How the guest ended, before the bookkeeping is added.
@@ -90,21 +92,37 @@ impl Sandbox {
     /// Run `task` to its end. Errors mean the task was refused before its
     /// guest started; everything a guest does, including faults, is a result.
     pub fn run(&self, task: &Task, cancel: &CancelHandle) -> Result<TaskResult, TaskError> {
-        self.run_with(task, cancel, Arc::new(NoHooks))
+        Ok(self.run_with(task, cancel, Arc::new(NoHooks))?.result)
     }
 
     /// [`Sandbox::run`], with `hooks` seeing the task's output as it is
-    /// produced and serving its host calls.
+    /// produced and serving its host calls. A session's run (`task.session`)
+    /// starts from the session's state and hands back the new one when it
+    /// ended well: its code ran, whether or not it raised. After a limit or
+    /// a fault it does not, and the result says the run was rolled back.
     pub fn run_with(
         &self,
         task: &Task,
         cancel: &CancelHandle,
         hooks: Arc<dyn TaskHooks>,
-    ) -> Result<TaskResult, TaskError> {
-        Ok(self.run_in(task, Mode::Task, cancel, hooks)?.result)
+    ) -> Result<Ran, TaskError> {
+        let state = match &task.session {
+            Some(SessionInput {
+                state: Some(bytes), ..
+            }) => Some(SessionState::from_bytes(bytes)?),
+            _ => None,
+        };
+        let mode = match &task.session {
+            None => Mode::Task,
+            Some(session) => Mode::Session {
+                state: state.as_ref(),
+                max_state_bytes: session.max_state_bytes,
+            },
+        };
+        self.run_in(task, mode, cancel, hooks)
     }
 
-    pub(in crate::sandbox) fn run_in(
+    fn run_in(
         &self,
         task: &Task,
         mode: Mode<'_>,

@@ -64,6 +64,17 @@ pub struct Task {
     pub input: Option<serde_json::Value>,
     /// The key-value namespace the guest's `kv` calls use.
     pub kv_namespace: Option<String>,
+    /// Set when the task is a run of a session (Python only).
+    pub session: Option<SessionInput>,
+}
+
+/// What a session's run starts from, and what its new state may take.
+#[derive(Debug, Clone)]
+pub struct SessionInput {
+    /// The session's stored state; `None` for its first run.
+    pub state: Option<Arc<[u8]>>,
+    /// The most the new state may take, stored.
+    pub max_state_bytes: u64,
 }
 
 impl Task {
@@ -77,6 +88,7 @@ impl Task {
             limits: Limits::default(),
             input: None,
             kv_namespace: None,
+            session: None,
         }
     }
 

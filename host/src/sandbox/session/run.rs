@@ -2,21 +2,13 @@
 //! through the session runner, and, if it ended well, its new state read.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use sandrun_api::{AppliedLimits, Outcome, TaskResult};
+use sandrun_api::{AppliedLimits, Outcome};
 use wasmtime::Store;
 
 use super::{Capture, SessionState, StateError, TmpFiles};
-use crate::sandbox::run::execute::{Ending, Mode, classify, enter, exited, instantiate};
-use crate::sandbox::{CancelHandle, Prepared, Sandbox, Task, TaskError, TaskHooks, TaskState};
-
-/// A session run's result, and its new state unless it was rolled back.
-#[derive(Debug)]
-pub struct SessionRan {
-    pub result: TaskResult,
-    pub state: Option<SessionState>,
-}
+use crate::sandbox::run::execute::{Ending, classify, enter, exited, instantiate};
+use crate::sandbox::{Prepared, Sandbox, TaskError, TaskState};
 
 /// What a session's turn needs beyond a task's.
 pub(in crate::sandbox) struct SessionTurn<'a> {
@@ -28,38 +20,15 @@ pub(in crate::sandbox) struct SessionTurn<'a> {
 }
 
 impl Sandbox {
-    /// Run `task` (Python) as the next run of the session whose state is
-    /// `state` (`None` for its first run). The new state comes back when the
-    /// code ran to its end, whether or not it raised; after a limit or a
-    /// fault it does not, and the result says the run was rolled back.
-    pub fn run_session(
-        &self,
-        task: &Task,
-        state: Option<&SessionState>,
-        max_state_bytes: u64,
-        cancel: &CancelHandle,
-        hooks: Arc<dyn TaskHooks>,
-    ) -> Result<SessionRan, TaskError> {
-        let mode = Mode::Session {
-            state,
-            max_state_bytes,
-        };
-        let ran = self.run_in(task, mode, cancel, hooks)?;
-        Ok(SessionRan {
-            result: ran.result,
-            state: ran.state,
-        })
-    }
-
     /// Instantiate, restore, run and read back; the ending, and the new
-    /// state when the run is kept.
+    /// state as stored when the run is kept.
     pub(in crate::sandbox) fn session_turn(
         &self,
         store: &mut Store<TaskState>,
         prepared: &Prepared,
         turn: SessionTurn<'_>,
         limits: &AppliedLimits,
-    ) -> Result<(Ending, Option<SessionState>), TaskError> {
+    ) -> Result<(Ending, Option<Vec<u8>>), TaskError> {
         let python = self
             .python
             .get()
@@ -108,8 +77,8 @@ impl Sandbox {
             clock_ns: store.data().clock.elapsed_nanos(),
             runs: turn.state.map_or(0, SessionState::runs) + 1,
         };
-        let state = capture.read(store, &instance)?;
-        let stored = state.to_bytes().len() as u64;
+        let state = capture.read(store, &instance)?.to_bytes();
+        let stored = state.len() as u64;
         if stored > turn.max_state_bytes {
             return too_large(StateError(format!(
                 "the session's state would take {}; its limit is {}",

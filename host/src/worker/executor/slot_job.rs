@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use sandrun_api::TaskResult;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::sandbox::{CancelHandle, Task, TaskHooks};
+use crate::sandbox::{CancelHandle, Ran, Task, TaskHooks};
 use crate::worker::run_error::RunError;
 
 /// One task handed to an executor slot, with what it reports to and where
@@ -17,7 +16,7 @@ pub struct SlotJob {
     pub task: Task,
     pub cancel: CancelHandle,
     pub hooks: Arc<dyn TaskHooks>,
-    answer: oneshot::Sender<Result<TaskResult, RunError>>,
+    answer: oneshot::Sender<Result<Ran, RunError>>,
 }
 
 impl std::fmt::Debug for SlotJob {
@@ -53,7 +52,7 @@ impl WaitingJobs {
 }
 
 impl SlotJob {
-    pub fn answer(self, outcome: Result<TaskResult, RunError>) {
+    pub fn answer(self, outcome: Result<Ran, RunError>) {
         // Let go of the task and its hooks (which hold the database) before
         // the scheduler hears of the end: by then nothing of the run is left.
         let SlotJob {
@@ -74,7 +73,7 @@ pub async fn hand_over(
     task: Task,
     cancel: CancelHandle,
     hooks: Arc<dyn TaskHooks>,
-) -> Result<TaskResult, RunError> {
+) -> Result<Ran, RunError> {
     let (answer, answered) = oneshot::channel();
     let job = SlotJob {
         task,

@@ -10,13 +10,12 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandrun_api::TaskResult;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
 use crate::home::HOME_ENV;
-use crate::sandbox::{KvStore, LimitPolicy, Source, TaskHooks};
+use crate::sandbox::{KvStore, LimitPolicy, Ran, Source, TaskHooks};
 use crate::worker::executor::slot_job::SlotJob;
 use crate::worker::run_error::RunError;
 use crate::worker::wire::frame::{self, FrameError};
@@ -119,7 +118,7 @@ impl WorkerChild {
 
     /// Run `job` to its end. `Err` means the process is lost, and the job
     /// with it.
-    pub async fn run(&mut self, job: &SlotJob) -> Result<Result<TaskResult, RunError>, ChildError> {
+    pub async fn run(&mut self, job: &SlotJob) -> Result<Result<Ran, RunError>, ChildError> {
         let id = self.next_job;
         self.next_job += 1;
         let send_module = match &job.task.source {
@@ -139,7 +138,7 @@ impl WorkerChild {
                 message = self.messages.recv() => match message {
                     None => return Err(self.ended().await),
                     Some(FromWorker::Done { job, outcome }) if job == id => {
-                        return Ok(outcome.map(TaskResult::from));
+                        return Ok(outcome.map(Ran::from));
                     }
                     Some(message) => forward(id, message, &job.hooks, &kv_sender)?,
                 },
