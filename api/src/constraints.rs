@@ -24,6 +24,14 @@ fn map(keys: ObjectBuilder, values: impl Into<RefOr<Schema>>) -> ObjectBuilder {
         .additional_properties(Some(values.into()))
 }
 
+/// A session's `runtime`: Python, the one whose state a session keeps.
+pub(crate) fn session_runtime() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["python"]))
+        .default(Some("python".into()))
+}
+
 /// `args`: strings without NUL.
 pub(crate) fn args() -> ArrayBuilder {
     ArrayBuilder::new().items(string(NO_NUL))

@@ -15,6 +15,7 @@ use crate::{Blob, Limits, Runtime, constraints};
 pub struct SessionRequest {
     /// `python`, the only runtime whose state a session can keep.
     #[serde(default)]
+    #[schema(schema_with = constraints::session_runtime)]
     pub runtime: Runtime,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(schema_with = constraints::env)]

@@ -339,8 +339,8 @@ impl Scheduler {
         }
     }
 
-    /// Delete ended tasks and nodes silent for longer than the retention
-    /// period, in batches.
+    /// Delete ended tasks and sessions, and nodes silent for longer than
+    /// the retention period, in batches.
     async fn prune_old_tasks(self: Arc<Self>) {
         const BATCH: u32 = 500;
         loop {
@@ -351,6 +351,16 @@ impl Scheduler {
                     Ok(_) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "pruning old tasks failed");
+                        break;
+                    }
+                }
+            }
+            loop {
+                match self.storage.sessions().prune_sessions(cutoff, BATCH).await {
+                    Ok(n) if n == u64::from(BATCH) => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pruning old sessions failed");
                         break;
                     }
                 }

@@ -308,7 +308,7 @@ async fn one_session_sees_nothing_of_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleting_a_session_ends_it_and_its_state() {
+async fn deleting_a_session_stops_its_run_and_forgets_it() {
     let app = spawn_app().await;
     let id = app.open_session(json!({})).await.id;
     app.session_run(&id, "x = 1").await;
@@ -331,31 +331,25 @@ async fn deleting_a_session_ends_it_and_its_state() {
     let stopped = app.until_ended(&running.id).await;
     assert_eq!(stopped.status, TaskStatus::Cancelled, "{stopped:?}");
 
-    let refused = app
-        .post(&format!("/v1/sessions/{id}/runs"), &json!({ "code": "x" }))
-        .await;
-    let gone = problem(refused, 410).await;
-    assert!(gone.kind.ends_with("gone"), "{gone:?}");
-    for response in [
-        app.http
-            .delete(app.url(&format!("/v1/sessions/{id}")))
-            .send()
-            .await
-            .unwrap(),
-        app.post(&format!("/v1/sessions/{id}/fork"), &json!({})).await,
-        app.post(&format!("/v1/sessions/{id}/restart"), &json!({})).await,
-    ] {
-        problem(response, 410).await;
-    }
-    for response in [
-        app.get("/v1/sessions/nope").await,
-        app.get("/v1/sessions/nope/runs").await,
-        app.post("/v1/sessions/nope/runs", &json!({ "code": "1" })).await,
-        app.post("/v1/sessions/nope/fork", &json!({})).await,
-        app.post("/v1/sessions/nope/restart", &json!({})).await,
-        app.http.delete(app.url("/v1/sessions/nope")).send().await.unwrap(),
-    ] {
-        problem(response, 404).await;
+    let run = app.task(&running.id).await;
+    assert_eq!(run.session_id.as_deref(), Some(id.as_str()), "its runs stay");
+
+    for id in [id.as_str(), "nope"] {
+        for response in [
+            app.get(&format!("/v1/sessions/{id}")).await,
+            app.get(&format!("/v1/sessions/{id}/runs")).await,
+            app.post(&format!("/v1/sessions/{id}/runs"), &json!({ "code": "1" }))
+                .await,
+            app.post(&format!("/v1/sessions/{id}/fork"), &json!({})).await,
+            app.post(&format!("/v1/sessions/{id}/restart"), &json!({})).await,
+            app.http
+                .delete(app.url(&format!("/v1/sessions/{id}")))
+                .send()
+                .await
+                .unwrap(),
+        ] {
+            problem(response, 404).await;
+        }
     }
     app.stop().await;
 }
@@ -373,6 +367,18 @@ async fn idle_and_expired_sessions_end_and_lose_their_state() {
     let ended = until_session_ends(&app, &idle).await;
     assert_eq!(ended.end_reason.as_deref(), Some("idle"));
     assert_eq!(ended.state_bytes, 0);
+    let refused = app
+        .post(&format!("/v1/sessions/{idle}/runs"), &json!({ "code": "x" }))
+        .await;
+    let gone = problem(refused, 410).await;
+    assert!(gone.kind.ends_with("gone"), "{gone:?}");
+    assert!(gone.detail.contains("(idle)"), "{gone:?}");
+    for response in [
+        app.post(&format!("/v1/sessions/{idle}/fork"), &json!({})).await,
+        app.post(&format!("/v1/sessions/{idle}/restart"), &json!({})).await,
+    ] {
+        problem(response, 410).await;
+    }
     // Kept alive by its runs until its lifetime is over.
     let mut runs = 0;
     while app.session(&short).await.status != SessionStatus::Ended {
@@ -397,6 +403,15 @@ async fn idle_and_expired_sessions_end_and_lose_their_state() {
         .await
         .unwrap();
     assert_eq!(page.sessions.len(), 2);
+    // An ended session can be deleted, and is then gone.
+    let deleted = app
+        .http
+        .delete(app.url(&format!("/v1/sessions/{idle}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    problem(app.get(&format!("/v1/sessions/{idle}")).await, 404).await;
     app.stop().await;
 }
 

@@ -1,24 +1,21 @@
-//! The ends of sessions: by request, and for sessions idle past their
-//! timeout or past their lifetime, which one loop looks for.
+//! The ends of sessions: deleted on request, and ended (kept, as `ended`,
+//! until retention prunes them) when idle past their timeout or past their
+//! lifetime, which one loop looks for.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Scheduler;
-use crate::storage::{EndReason, SessionChange, StorageError, now_ms};
+use crate::storage::{SessionChange, StorageError, now_ms};
 
 /// How often sessions are checked for their end.
 const EXPIRY_CHECK: Duration = Duration::from_secs(1);
 
 impl Scheduler {
-    /// End session `id` and delete its state: its queued runs end
-    /// cancelled, and a running one is stopped (at once if it runs here).
-    pub async fn end_session(&self, id: &str) -> Result<SessionChange, StorageError> {
-        let (change, runs) = self
-            .storage
-            .sessions()
-            .end_session(id, EndReason::Deleted)
-            .await?;
+    /// Delete session `id` and its state: its queued runs end cancelled,
+    /// and a running one is stopped (at once if it runs here).
+    pub async fn delete_session(&self, id: &str) -> Result<SessionChange, StorageError> {
+        let (change, runs) = self.storage.sessions().delete_session(id).await?;
         for run in runs {
             self.cancel_local(&run);
             self.notifier.notify(&run);

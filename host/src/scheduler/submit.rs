@@ -59,7 +59,8 @@ pub enum SubmitError {
     TooManyWaits { max: usize },
     #[error("no session {0}")]
     SessionNotFound(String),
-    #[error("session {0} has ended; its state is gone")]
+    /// Why, as `SessionRecord::gone` says it.
+    #[error("{0}")]
     SessionEnded(String),
     #[error("{max} sessions are open, the configured maximum; end one first")]
     TooManySessions { max: u64 },
@@ -133,7 +134,9 @@ impl Submitter {
         let subscription = wait.map(|_| self.scheduler.notifier.subscribe(&task.id));
         let first_change = subscription.as_ref().map(Subscription::next_change);
         let inserted = match self.scheduler.storage.insert_tasks(vec![task]).await {
-            Err(StorageError::SessionClosed(id)) => return Err(SubmitError::SessionEnded(id)),
+            Err(e @ StorageError::SessionClosed(_)) => {
+                return Err(SubmitError::SessionEnded(e.to_string()));
+            }
             inserted => inserted?,
         };
         let (record, created) = match inserted.into_iter().next().expect("one in, one out") {

@@ -18,19 +18,11 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no session {id}"))
 }
 
-fn ended(record: &SessionRecord) -> ApiError {
-    ApiError::Gone(format!(
-        "session {} has ended ({}); its state is gone",
-        record.id,
-        record.end_reason.as_deref().unwrap_or("ended")
-    ))
-}
-
 /// The answer to a change of session `id`.
 fn changed(id: &str, change: SessionChange) -> Result<Json<Session>, ApiError> {
     match change {
         SessionChange::Done(record) => Ok(Json(record.to_api())),
-        SessionChange::Ended(record) => Err(ended(&record)),
+        SessionChange::Ended(record) => Err(ApiError::Gone(record.gone())),
         SessionChange::NotFound => Err(not_found(id)),
     }
 }
@@ -79,17 +71,16 @@ pub async fn list(
     }))
 }
 
-/// End a session and delete its state; a queued run is cancelled, a
-/// running one stopped.
+/// Delete a session, open or ended, and its state; a queued run is
+/// cancelled, a running one stopped. Its runs stay readable as tasks.
 #[utoipa::path(delete, path = "/v1/sessions/{id}",
-    responses((status = 200, body = Session, description = "ended"),
-              (status = 404, description = "no such session"),
-              (status = 410, description = "it had already ended")))]
+    responses((status = 200, body = Session, description = "deleted: the session as it was, ended"),
+              (status = 404, description = "no such session")))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Session>, ApiError> {
-    changed(&id, state.scheduler.end_session(&id).await?)
+    changed(&id, state.scheduler.delete_session(&id).await?)
 }
 
 /// A new session starting from a copy of this one's settings and state

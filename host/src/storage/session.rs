@@ -59,6 +59,26 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// Why a run, fork or restart of this ended session is refused.
+    pub fn gone(&self) -> String {
+        format!(
+            "session {} has ended ({}); its state is gone",
+            self.id,
+            self.end_reason.as_deref().unwrap_or("ended")
+        )
+    }
+
+    /// This session as it is once ended for `reason` at `at`.
+    pub(crate) fn ended(mut self, reason: EndReason, at: i64) -> SessionRecord {
+        if self.ended_at.is_none() {
+            self.ended_at = Some(at);
+            self.end_reason = Some(reason.name().to_owned());
+        }
+        self.state_bytes = 0;
+        self.active = false;
+        self
+    }
+
     pub fn status(&self) -> SessionStatus {
         if self.ended_at.is_some() {
             SessionStatus::Ended
@@ -256,15 +276,19 @@ pub trait SessionStore: Send + Sync {
     /// Forget the state: the next run starts a fresh interpreter. A run
     /// going on meanwhile keeps nothing.
     async fn restart_session(&self, id: &str) -> Result<SessionChange, StorageError>;
-    /// End it and delete its state; its queued runs are cancelled, a
-    /// running one is asked to stop. With the change, the runs it touched.
-    async fn end_session(
+    /// Delete it, open or ended, with its state and labels: its queued
+    /// runs are cancelled, a running one is asked to stop (its runs stay,
+    /// as tasks). Answers the session as it was, ended, and the runs it
+    /// touched.
+    async fn delete_session(
         &self,
         id: &str,
-        reason: EndReason,
     ) -> Result<(SessionChange, Vec<String>), StorageError>;
     /// End every session idle past its timeout or past its lifetime at
     /// `now`; the ids ended.
     async fn end_expired_sessions(&self, now: i64) -> Result<Vec<String>, StorageError>;
+    /// Delete up to `batch` sessions that ended before `ended_before`, with
+    /// their labels; how many. Their runs are tasks, pruned as tasks are.
+    async fn prune_sessions(&self, ended_before: i64, batch: u32) -> Result<u64, StorageError>;
 }
 

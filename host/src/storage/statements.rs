@@ -219,6 +219,8 @@ pub trait Statements: Database {
         reason: EndReason,
         now: i64,
     ) -> Result<bool>;
+    /// Delete session `id` (its labels go with it).
+    async fn delete_session(conn: &mut Self::Connection, id: &str) -> Result<()>;
     /// The session's runs that are queued or running, in order.
     async fn pending_runs(conn: &mut Self::Connection, session_id: &str) -> Result<Vec<String>>;
     /// Up to `limit` open sessions with no run pending whose idle timeout
@@ -228,6 +230,13 @@ pub trait Statements: Database {
         now: i64,
         limit: u32,
     ) -> Result<Vec<(String, i64)>>;
+    /// Delete up to `batch` sessions ended before `ended_before`: how many.
+    async fn prune_sessions(
+        conn: &mut Self::Connection,
+        ended_before: i64,
+        batch: u32,
+        skip_locked: &str,
+    ) -> Result<u64>;
 }
 
 /// `query` with `params` bound in order.
@@ -975,6 +984,14 @@ where
         Ok(ended.is_some())
     }
 
+    async fn delete_session(conn: &mut Self::Connection, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.to_owned())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     async fn pending_runs(conn: &mut Self::Connection, session_id: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT id FROM tasks WHERE session_id = $1 AND status IN ('queued', 'running') \
@@ -1000,5 +1017,22 @@ where
         .bind(i64::from(limit))
         .fetch_all(&mut *conn)
         .await?)
+    }
+
+    async fn prune_sessions(
+        conn: &mut Self::Connection,
+        ended_before: i64,
+        batch: u32,
+        skip_locked: &str,
+    ) -> Result<u64> {
+        let gone: Vec<(String,)> = sqlx::query_as(&format!(
+            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE ended_at < $1 \
+             LIMIT $2{skip_locked}) RETURNING id"
+        ))
+        .bind(ended_before)
+        .bind(i64::from(batch))
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(gone.len() as u64)
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sandrun::storage::{
-    Cancelled, EndReason, NewSession, NewTask, RunEnd, SessionChange, SessionFilter, SessionWrite,
+    Cancelled, NewSession, NewTask, RunEnd, SessionChange, SessionFilter, SessionWrite,
     Storage, StorageError, now_ms,
 };
 use sandrun_api::{SessionRequest, SessionStatus, TaskStatus};
@@ -64,9 +64,9 @@ async fn finish_run(
 on_both_backends!(
     a_sessions_runs_are_claimed_one_at_a_time_in_order,
     a_runs_state_is_stored_with_its_result_and_fenced,
-    ending_a_session_cancels_its_runs_and_forgets_its_state,
+    deleting_a_session_cancels_its_runs_and_forgets_it,
     a_fork_copies_the_state_and_shares_nothing,
-    idle_and_expired_sessions_end,
+    idle_and_expired_sessions_end_and_are_pruned_later,
     sessions_list_by_status_and_label,
 );
 
@@ -171,7 +171,7 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
     assert_eq!((stored.state, stored.generation), (None, 1));
 }
 
-async fn ending_a_session_cancels_its_runs_and_forgets_its_state(storage: Arc<dyn Storage>) {
+async fn deleting_a_session_cancels_its_runs_and_forgets_it(storage: Arc<dyn Storage>) {
     let sessions = storage.sessions();
     sessions.create_session(&new_session("s1")).await.unwrap();
     storage.insert_tasks(vec![run_of("s1", "r1")]).await.unwrap();
@@ -181,7 +181,7 @@ async fn ending_a_session_cancels_its_runs_and_forgets_its_state(storage: Arc<dy
     storage.insert_tasks(vec![run_of("s1", "r3")]).await.unwrap();
     storage.claim("n", 10, LEASE).await.unwrap();
 
-    let (change, runs) = sessions.end_session("s1", EndReason::Deleted).await.unwrap();
+    let (change, runs) = sessions.delete_session("s1").await.unwrap();
     let SessionChange::Done(record) = change else {
         panic!("{change:?}")
     };
@@ -189,16 +189,19 @@ async fn ending_a_session_cancels_its_runs_and_forgets_its_state(storage: Arc<dy
     assert_eq!(record.status(), SessionStatus::Ended);
     assert_eq!(record.end_reason.as_deref(), Some("deleted"));
     assert_eq!(record.state_bytes, 0);
+    assert!(sessions.session("s1").await.unwrap().is_none());
     assert!(sessions.run_state("s1").await.unwrap().is_none());
     let r2 = storage.task("r2").await.unwrap().unwrap();
     assert!(r2.cancel_requested, "the running run is asked to stop");
     let r3 = storage.task("r3").await.unwrap().unwrap();
     assert_eq!(r3.status, TaskStatus::Cancelled, "the queued run is cancelled");
-    // The run that was stopped stores nothing as it ends.
+    // The run that was stopped ends, and stores nothing.
     assert!(finish_run(&storage, ("r2", "n"), "s1", 0, Some(b"late")).await);
+    assert!(sessions.session("s1").await.unwrap().is_none());
     assert_eq!(
-        sessions.session("s1").await.unwrap().unwrap().state_bytes,
-        0
+        storage.task("r2").await.unwrap().unwrap().session_id.as_deref(),
+        Some("s1"),
+        "its runs stay, as tasks"
     );
 
     let refused = storage.insert_tasks(vec![run_of("s1", "r4")]).await;
@@ -207,17 +210,13 @@ async fn ending_a_session_cancels_its_runs_and_forgets_its_state(storage: Arc<dy
         "{refused:?}"
     );
     assert!(storage.task("r4").await.unwrap().is_none());
-    let again = sessions.end_session("s1", EndReason::Deleted).await.unwrap();
-    assert!(matches!(again.0, SessionChange::Ended(_)));
+    let again = sessions.delete_session("s1").await.unwrap();
+    assert!(matches!(again.0, SessionChange::NotFound));
     let fork = sessions
         .fork_session("s1", &new_session("f"))
         .await
         .unwrap();
-    assert!(matches!(fork, SessionChange::Ended(_)));
-    assert!(matches!(
-        sessions.end_session("nope", EndReason::Deleted).await.unwrap().0,
-        SessionChange::NotFound
-    ));
+    assert!(matches!(fork, SessionChange::NotFound));
     let refused = storage.insert_tasks(vec![run_of("nope", "r5")]).await;
     assert!(matches!(refused, Err(StorageError::SessionClosed(_))));
     assert!(matches!(
@@ -258,15 +257,16 @@ async fn a_fork_copies_the_state_and_shares_nothing(storage: Arc<dyn Storage>) {
     };
     assert_eq!(state("p").await, b"parent 2");
     assert_eq!(state("c").await, b"child");
-    sessions.end_session("p", EndReason::Deleted).await.unwrap();
-    assert_eq!(state("c").await, b"child", "ending one leaves the other");
+    sessions.delete_session("p").await.unwrap();
+    assert_eq!(state("c").await, b"child", "deleting one leaves the other");
 }
 
-async fn idle_and_expired_sessions_end(storage: Arc<dyn Storage>) {
+async fn idle_and_expired_sessions_end_and_are_pruned_later(storage: Arc<dyn Storage>) {
     let sessions = storage.sessions();
     let now = now_ms();
     let mut idle = new_session("idle");
     idle.settings.idle_timeout = Some(1);
+    idle.settings.labels.insert("k".into(), "v".into());
     sessions.create_session(&idle).await.unwrap();
     let mut short = new_session("short");
     short.settings.ttl = Some(1);
@@ -292,6 +292,15 @@ async fn idle_and_expired_sessions_end(storage: Arc<dyn Storage>) {
     assert_eq!(reason("busy").await, None);
     assert_eq!(sessions.open_sessions().await.unwrap(), 2);
     assert!(sessions.end_expired_sessions(later).await.unwrap().is_empty());
+
+    // Past retention, ended sessions go; open ones stay.
+    assert_eq!(sessions.prune_sessions(later, 10).await.unwrap(), 0);
+    assert_eq!(sessions.prune_sessions(later + 1, 1).await.unwrap(), 1);
+    assert_eq!(sessions.prune_sessions(later + 1, 10).await.unwrap(), 1);
+    assert!(sessions.session("idle").await.unwrap().is_none());
+    assert!(sessions.session("short").await.unwrap().is_none());
+    assert!(sessions.session("busy").await.unwrap().is_some());
+    assert_eq!(sessions.open_sessions().await.unwrap(), 2);
 }
 
 async fn sessions_list_by_status_and_label(storage: Arc<dyn Storage>) {
@@ -299,10 +308,14 @@ async fn sessions_list_by_status_and_label(storage: Arc<dyn Storage>) {
     for id in ["s1", "s2", "s3"] {
         let mut new = new_session(id);
         new.settings.labels.insert("team".into(), id.into());
+        if id == "s3" {
+            new.settings.idle_timeout = Some(1);
+        }
         sessions.create_session(&new).await.unwrap();
     }
     storage.insert_tasks(vec![run_of("s2", "r")]).await.unwrap();
-    sessions.end_session("s3", EndReason::Deleted).await.unwrap();
+    let ended = sessions.end_expired_sessions(now_ms() + 1500).await.unwrap();
+    assert_eq!(ended, ["s3"]);
     let list = |filter: SessionFilter| {
         let sessions = storage.sessions();
         async move {

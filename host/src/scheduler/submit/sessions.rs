@@ -62,7 +62,7 @@ impl Submitter {
         };
         match self.scheduler.storage.sessions().fork_session(id, &new).await? {
             SessionChange::Done(forked) => Ok(forked),
-            SessionChange::Ended(_) => Err(SubmitError::SessionEnded(id.to_owned())),
+            SessionChange::Ended(ended) => Err(SubmitError::SessionEnded(ended.gone())),
             SessionChange::NotFound => Err(SubmitError::SessionNotFound(id.to_owned())),
         }
     }
@@ -81,11 +81,12 @@ impl Submitter {
             .session(session_id)
             .await?
             .ok_or_else(|| SubmitError::SessionNotFound(session_id.to_owned()))?;
-        if !session.takes_runs(now_ms()) {
-            return Err(SubmitError::SessionEnded(session_id.to_owned()));
-        }
+        // A bad run is refused as bad even when the session has ended.
         let request = run_request(&session.settings, run)?;
         let mut task = self.prepare(request).await?;
+        if !session.takes_runs(now_ms()) {
+            return Err(SubmitError::SessionEnded(session.gone()));
+        }
         task.session_id = Some(session_id.to_owned());
         self.submit_prepared(task, wait).await
     }

@@ -99,25 +99,25 @@ impl<D: Dialect> SessionStore for Store<D> {
         Ok(SessionChange::Done(session))
     }
 
-    async fn end_session(
+    async fn delete_session(
         &self,
         id: &str,
-        reason: EndReason,
     ) -> Result<(SessionChange, Vec<String>), StorageError> {
         let mut tx = self.begin().await?;
-        if let Err(change) = Self::hold_open_session(&mut tx, id).await? {
-            return Ok((change, Vec::new()));
+        if !D::Db::lock_row(&mut tx, D::LOCK_SESSION, id).await? {
+            return Ok((SessionChange::NotFound, Vec::new()));
         }
-        D::Db::end_session(&mut tx, id, reason, now_ms()).await?;
+        let session = Self::held_session(&mut tx, id).await?;
         let runs = D::Db::pending_runs(&mut tx, id).await?;
         for run in &runs {
             if D::Db::lock_row(&mut tx, D::LOCK_TASK, run).await? {
                 self.cancel_in(&mut tx, run).await?;
             }
         }
-        let session = Self::held_session(&mut tx, id).await?;
+        D::Db::delete_session(&mut tx, id).await?;
         tx.commit().await?;
-        Ok((SessionChange::Done(session), runs))
+        let deleted = session.ended(EndReason::Deleted, now_ms());
+        Ok((SessionChange::Done(deleted), runs))
     }
 
     async fn end_expired_sessions(&self, now: i64) -> Result<Vec<String>, StorageError> {
@@ -143,5 +143,15 @@ impl<D: Dialect> SessionStore for Store<D> {
             ended.push(id);
         }
         Ok(ended)
+    }
+
+    async fn prune_sessions(&self, ended_before: i64, batch: u32) -> Result<u64, StorageError> {
+        D::Db::prune_sessions(
+            &mut *self.conn().await?,
+            ended_before,
+            batch,
+            D::SKIP_LOCKED,
+        )
+        .await
     }
 }
