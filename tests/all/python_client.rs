@@ -32,6 +32,7 @@ async fn the_python_client_passes_its_suite_against_a_real_server() {
     let guarded = spawn_app_with(|args| {
         args.api_keys = vec![API_KEY.into()];
         args.max_queue_depth = Some(0);
+        args.max_sessions = Some(0);
     })
     .await;
     let modules = tempfile::tempdir().unwrap();

@@ -4,7 +4,8 @@ and the modules it hands over, all named by environment variables:
 - `SANDRUN_URL`: an open server whose `?wait=` is capped at 1 s, so that
   `run` has to wait more than once for anything slower;
 - `SANDRUN_GUARDED_URL` and `SANDRUN_API_KEY`: a server that wants that key
-  and whose queue takes nothing (its maximum depth is 0);
+  and whose queue takes nothing (its maximum depth is 0), nor its sessions
+  (it keeps at most 0 open);
 - `SANDRUN_ECHO_WASM` and `SANDRUN_SEVEN_WASM`: the `echo` test guest, and a
   module whose `run` returns 7.
 """

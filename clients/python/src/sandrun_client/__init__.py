@@ -13,6 +13,7 @@ from .decode import DecodeError
 from .errors import (
     BodyTimeout,
     Conflict,
+    Gone,
     InternalError,
     MalformedRequest,
     NotFound,
@@ -45,12 +46,15 @@ from .models import (
     Outcome,
     Readiness,
     RuntimeInfo,
+    Session,
+    SessionPage,
+    SessionStatus,
     Task,
     TaskPage,
     TaskResult,
     TaskStatus,
 )
-from .payloads import Base64, Blob, TaskQuery, TaskRequest
+from .payloads import Base64, Blob, RunOptions, SessionQuery, SessionRequest, TaskQuery, TaskRequest
 
 __all__ = [
     "AsyncClient",
@@ -61,6 +65,7 @@ __all__ = [
     "DecodeError",
     "BodyTimeout",
     "EndEvent",
+    "Gone",
     "InternalError",
     "Limits",
     "LogEvent",
@@ -77,7 +82,13 @@ __all__ = [
     "QueueFull",
     "Readiness",
     "RuntimeInfo",
+    "RunOptions",
     "SandrunError",
+    "Session",
+    "SessionPage",
+    "SessionQuery",
+    "SessionRequest",
+    "SessionStatus",
     "StatusEvent",
     "StderrEvent",
     "StdoutEvent",

@@ -1,21 +1,20 @@
 """The two clients: the same API (from `ClientBase`), sent with httpx's sync
 or async client. What is here is only what must differ between them: how a
-plan's calls are sent, and the methods that stream."""
+plan's calls are sent, how pages are followed, and the methods that stream."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack, cast
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 
 from .base import ClientBase
 from .errors import error_for
 from .events import EventReader, TaskEvent
-from .models import Task
-from .payloads import TaskQuery
-from .operations import events_call, next_query
+from .models import Page
+from .operations import events_call
 from .plan import Plan
 
 T = TypeVar("T")
@@ -36,13 +35,15 @@ class Client(ClientBase[httpx.Client]):
         except StopIteration as done:
             return cast(T, done.value)
 
-    def iter_tasks(self, **query: Unpack[TaskQuery]) -> Iterator[Task]:
-        """Every task the filters match, newest first, page after page."""
-        following: TaskQuery | None = query
-        while following is not None:
-            page = self.list(**following)
-            yield from page.tasks
-            following = next_query(following, page)
+    def _every(self, page_at: Callable[[str | None], Plan[Page[T]]]) -> Iterator[T]:
+        """The items of the page `page_at(None)` reads and of each one after it,
+        `page_at(cursor)` reading the page at a `next_cursor`."""
+        cursor: str | None = None
+        while True:
+            page = self._drive(page_at(cursor))
+            yield from page.items
+            if (cursor := page.next_cursor) is None:
+                return
 
     def events(self, task_id: str) -> Iterator[TaskEvent]:
         """The task's events as they happen (its history first), to `end`, without
@@ -85,14 +86,16 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
         except StopIteration as done:
             return cast(T, done.value)
 
-    async def iter_tasks(self, **query: Unpack[TaskQuery]) -> AsyncIterator[Task]:
-        """Every task the filters match, newest first, page after page."""
-        following: TaskQuery | None = query
-        while following is not None:
-            page = await self.list(**following)
-            for task in page.tasks:
-                yield task
-            following = next_query(following, page)
+    async def _every(self, page_at: Callable[[str | None], Plan[Page[T]]]) -> AsyncIterator[T]:
+        """The items of the page `page_at(None)` reads and of each one after it,
+        `page_at(cursor)` reading the page at a `next_cursor`."""
+        cursor: str | None = None
+        while True:
+            page = await self._drive(page_at(cursor))
+            for item in page.items:
+                yield item
+            if (cursor := page.next_cursor) is None:
+                return
 
     async def events(self, task_id: str) -> AsyncIterator[TaskEvent]:
         """The task's events as they happen (its history first), to `end`, without

@@ -65,13 +65,18 @@ class Conflict(SandrunError):
     """The request contradicts the state: an ended task, a taken name or key."""
 
 
+class Gone(SandrunError):
+    """The session has ended (deleted, idle too long or past its lifetime)
+    and its state with it: it takes no more runs, forks or restarts."""
+
+
 class QueueFull(SandrunError):
     """The queue is at its maximum; try again after `retry_after` seconds."""
 
 
 class TooMany(SandrunError):
-    """Too many requests of this kind at once (event streams, `?wait=`
-    waits); try again after `retry_after` seconds."""
+    """Too many of a kind at once (event streams, `?wait=` waits, open
+    sessions); try again after `retry_after` seconds."""
 
 
 class Unauthorized(SandrunError):
@@ -94,6 +99,7 @@ _KINDS: dict[str, type[SandrunError]] = {
     "unsupported-media-type": UnsupportedMediaType,
     "not-found": NotFound,
     "conflict": Conflict,
+    "gone": Gone,
     "queue-full": QueueFull,
     "too-many": TooMany,
     "unauthorized": Unauthorized,

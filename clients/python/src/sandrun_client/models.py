@@ -7,10 +7,13 @@ JSON, ignoring fields this version does not know yet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict, TypeVar
+
+T_co = TypeVar("T_co", covariant=True)
 
 
 class TaskStatus(StrEnum):
@@ -39,6 +42,12 @@ class Outcome(StrEnum):
     INVALID_MODULE = "invalid_module"
     HOST_CALLS_EXCEEDED = "host_calls_exceeded"
     STATE_EXCEEDED = "state_exceeded"
+
+
+class SessionStatus(StrEnum):
+    IDLE = "idle"
+    RUNNING = "running"
+    ENDED = "ended"
 
 
 class LogLevel(StrEnum):
@@ -92,6 +101,8 @@ class TaskResult:
     output: Any = None
     logs: list[LogLine] = field(default_factory=list)
     progress: float | None = None
+    value: str | None = None
+    rolled_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,18 @@ class Task:
     result: TaskResult | None = None
     error: str | None = None
     progress: float | None = None
+    session_id: str | None = None
+    session_run: int | None = None
+
+
+class Page(Protocol[T_co]):
+    """What `iter_tasks` and the other `iter_` methods page through."""
+
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -117,6 +140,44 @@ class TaskPage:
 
     tasks: list[Task]
     next_cursor: str | None = None
+
+    @property
+    def items(self) -> list[Task]:
+        return self.tasks
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    status: SessionStatus
+    runtime: str
+    labels: dict[str, str]
+    limits: Limits
+    memory_bytes: int
+    max_state_bytes: int
+    idle_timeout: int
+    ttl: int
+    created_at: datetime
+    expires_at: datetime
+    state_bytes: int
+    runs: int
+    kv_namespace: str | None = None
+    last_run_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    forked_from: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """One page of sessions, newest first; `next_cursor` is None on the last."""
+
+    sessions: list[Session]
+    next_cursor: str | None = None
+
+    @property
+    def items(self) -> list[Session]:
+        return self.sessions
 
 
 @dataclass(frozen=True)

@@ -8,34 +8,61 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Unpack
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
 
 from .decode import decode
 from .errors import error_for
-from .models import ModuleInfo, Node, Readiness, RuntimeInfo, Task, TaskPage
-from .payloads import TaskQuery, TaskRequest, encode_query, encode_task
-from .plan import Call, Plan, answer, operation
+from .models import ModuleInfo, Node, Readiness, RuntimeInfo, Session, SessionPage, Task, TaskPage
+from .payloads import (
+    RunOptions,
+    SessionQuery,
+    SessionRequest,
+    TaskQuery,
+    TaskRequest,
+    encode_query,
+    encode_session,
+    encode_task,
+)
+from .plan import Call, Plan, answer, operation, pages
 
 RUN_WAIT = 60.0
 """What `run` asks each `?wait=` for: the server's default cap. A server
 with a lower cap answers sooner and `run` asks again."""
 
 
+def _at(root: str, id: str, *rest: str) -> str:
+    return "/".join([root, quote(id, safe=""), *rest])
+
+
 def _task(task_id: str, *rest: str) -> str:
-    return "/".join(["/v1/tasks", quote(task_id, safe=""), *rest])
+    return _at("/v1/tasks", task_id, *rest)
 
 
-def _submit(body: dict[str, object], wait: float | None) -> Call:
+def _session(session_id: str, *rest: str) -> str:
+    return _at("/v1/sessions", session_id, *rest)
+
+
+def _submit(path: str, body: dict[str, Any], wait: float | None) -> Call:
     params = {} if wait is None else {"wait": wait}
-    return Call("POST", "/v1/tasks", params=params, json=body, hold=wait or 0.0)
+    return Call("POST", path, params=params, json=body, hold=wait or 0.0)
 
 
-def next_query(query: TaskQuery, page: TaskPage) -> TaskQuery | None:
-    """The query for the page after `page`, None after the last."""
-    return None if page.next_cursor is None else {**query, "cursor": page.next_cursor}
+def _until_ended(path: str, body: dict[str, Any]) -> Plan[Task]:
+    """Submit `body` to `path` and wait until the task it queues ends, however
+    long that is.
+
+    Each wait the server cuts short at its cap is asked again with the same
+    body under the same idempotency key, which answers the task already
+    submitted rather than a new one.
+    """
+    body = {"idempotency_key": f"run-{uuid.uuid4()}", **body}
+    while True:
+        task = answer(Task, (yield _submit(path, body, RUN_WAIT)))
+        if task.status.is_terminal:
+            return task
 
 
 def events_call(task_id: str) -> Call:
@@ -44,28 +71,21 @@ def events_call(task_id: str) -> Call:
 
 
 class Operations:
-    """The API, endpoint by endpoint. (`list` comes last: after it, `list` in
-    this class's annotations would mean the method.)"""
+    """The API, endpoint by endpoint. (`list` comes last, with only
+    `iter_tasks` after it: after it, `list` in this class's annotations
+    would mean the method.)"""
 
     @operation
     def submit(self, *, wait: float | None = None, **request: Unpack[TaskRequest]) -> Plan[Task]:
         """Queue a task. With `wait`, the server answers once the task ends or
         `wait` seconds pass (capped by its `--max-wait`), whichever is first."""
-        return answer(Task, (yield _submit(encode_task(request), wait)))
+        return answer(Task, (yield _submit("/v1/tasks", encode_task(request), wait)))
 
     @operation
     def run(self, **request: Unpack[TaskRequest]) -> Plan[Task]:
-        """Submit and wait until the task ends, however long that is.
-
-        Each wait the server cuts short at its cap is asked again with the same
-        request under the same idempotency key, which answers the task already
-        submitted rather than a new one.
-        """
-        body = encode_task({"idempotency_key": f"run-{uuid.uuid4()}", **request})
-        while True:
-            task = answer(Task, (yield _submit(body, RUN_WAIT)))
-            if task.status.is_terminal:
-                return task
+        """Submit and wait until the task ends, however long that is, asking
+        again (for the same task) whenever the server cuts a wait short."""
+        return (yield from _until_ended("/v1/tasks", encode_task(request)))
 
     @operation
     def submit_batch(self, tasks: Iterable[TaskRequest]) -> Plan[list[Task]]:
@@ -129,7 +149,70 @@ class Operations:
         return answer(Readiness, response)
 
     @operation
+    def open_session(self, **request: Unpack[SessionRequest]) -> Plan[Session]:
+        """Open a session: Python whose variables, imports and `/tmp` files
+        outlive each run. A server at its most open sessions raises `TooMany`."""
+        return answer(Session, (yield Call("POST", "/v1/sessions", json=encode_session(request))))
+
+    @operation
+    def session(self, session_id: str) -> Plan[Session]:
+        return answer(Session, (yield Call("GET", _session(session_id))))
+
+    @operation
+    def sessions(self, **query: Unpack[SessionQuery]) -> Plan[SessionPage]:
+        """One page of sessions, newest first; pass its `next_cursor` as
+        `cursor` for the next (or use `iter_sessions`, which does)."""
+        return answer(SessionPage, (yield Call("GET", "/v1/sessions", params=encode_query(query))))
+
+    @operation
+    def end_session(self, session_id: str) -> Plan[Session]:
+        """End a session and delete its state (a queued run is cancelled, a
+        running one stopped), answering it ended; one already ended raises `Gone`."""
+        return answer(Session, (yield Call("DELETE", _session(session_id))))
+
+    @operation
+    def fork_session(self, session_id: str) -> Plan[Session]:
+        """A new session with a copy of this one's settings and state (as its
+        last run that ended well left it); the two share nothing from then on."""
+        return answer(Session, (yield Call("POST", _session(session_id, "fork"))))
+
+    @operation
+    def restart_session(self, session_id: str) -> Plan[Session]:
+        """Forget the session's state: its next run starts from a fresh
+        interpreter and an empty `/tmp`, with the same settings."""
+        return answer(Session, (yield Call("POST", _session(session_id, "restart"))))
+
+    @operation
+    def submit_run(
+        self, session_id: str, code: str, *, wait: float | None = None, **options: Unpack[RunOptions]
+    ) -> Plan[Task]:
+        """Queue a run of `code` in the session, after the runs queued before
+        it; `wait` as for `submit`. The run is a task: `get`, `events` and
+        `cancel` take its id. An ended session raises `Gone`."""
+        body = {"code": code, **options}
+        return answer(Task, (yield _submit(_session(session_id, "runs"), body, wait)))
+
+    @operation
+    def run_in_session(self, session_id: str, code: str, **options: Unpack[RunOptions]) -> Plan[Task]:
+        """`submit_run`, waiting until the run ends as `run` waits for a task.
+        The result's `value` is the `repr` of the code's trailing expression;
+        `rolled_back` says a limit left the session as it was before the run."""
+        return (yield from _until_ended(_session(session_id, "runs"), {"code": code, **options}))
+
+    @operation
+    def session_runs(self, session_id: str, **query: Unpack[TaskQuery]) -> Plan[TaskPage]:
+        """One page of the session's runs, newest first, filtered as `list`
+        filters tasks (or use `iter_session_runs`)."""
+        params = encode_query(query)
+        return answer(TaskPage, (yield Call("GET", _session(session_id, "runs"), params=params)))
+
+    iter_sessions = pages(sessions, "Every session the filters match, newest first, page after page.")
+    iter_session_runs = pages(session_runs, "Every run of the session the filters match, newest first.")
+
+    @operation
     def list(self, **query: Unpack[TaskQuery]) -> Plan[TaskPage]:
         """One page of tasks, newest first; pass its `next_cursor` as `cursor`
         for the next (or use `iter_tasks`, which does)."""
         return answer(TaskPage, (yield Call("GET", "/v1/tasks", params=encode_query(query))))
+
+    iter_tasks = pages(list, "Every task the filters match, newest first, page after page.")

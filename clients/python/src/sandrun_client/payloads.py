@@ -1,4 +1,5 @@
-"""What a caller sends: task requests and list filters, as TypedDicts.
+"""What a caller sends: task, session and run requests and list filters, as
+TypedDicts.
 
 TypedDicts rather than classes because a request is written as keyword
 arguments (`client.run(code="print(1)")`) or a dict literal (one per task of
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict, cast
 
-from .models import Limits, TaskStatus
+from .models import Limits, SessionStatus, TaskStatus
 
 
 class Base64(TypedDict):
@@ -57,14 +58,58 @@ class TaskQuery(TypedDict, total=False):
     cursor: str
 
 
+class SessionRequest(TypedDict, total=False):
+    """A session to open, as the server's `SessionRequest`. `limits` are each
+    run's defaults (without `memory_bytes`: that is the session's own
+    `memory_bytes`); `idle_timeout` and `ttl` are in seconds."""
+
+    runtime: Literal["python"] | str
+    env: Mapping[str, str]
+    files: Mapping[str, Blob]
+    kv_namespace: str
+    labels: Mapping[str, str]
+    limits: Limits
+    memory_bytes: int
+    max_state_bytes: int
+    idle_timeout: int
+    ttl: int
+
+
+class RunOptions(TypedDict, total=False):
+    """A session run's fields beside its code (the server's `RunRequest`):
+    `limits` over the session's (not `memory_bytes`)."""
+
+    input: Any
+    limits: Limits
+    idempotency_key: str
+
+
+class SessionQuery(TypedDict, total=False):
+    """Filters for listing sessions; `label` is `key=value`."""
+
+    status: SessionStatus | str
+    label: str
+    limit: int
+    cursor: str
+
+
 def encode_task(request: TaskRequest) -> dict[str, Any]:
     """`request` as the JSON body the server takes."""
-    body: dict[str, Any] = {"runtime": "wasm" if "module" in request else "python", **request}
-    if "stdin" in request:
-        body["stdin"] = encode_blob(request["stdin"])
-    if "files" in request:
-        body["files"] = {name: encode_blob(blob) for name, blob in request["files"].items()}
-    # Any sequence or mapping, as JSON's arrays and objects.
+    return _encode({"runtime": "wasm" if "module" in request else "python", **request})
+
+
+def encode_session(request: SessionRequest) -> dict[str, Any]:
+    """`request` as the JSON body the server takes."""
+    return _encode({**request})
+
+
+def _encode(body: dict[str, Any]) -> dict[str, Any]:
+    """A request's fields as JSON: blobs as text or base64, and any sequence
+    or mapping as JSON's arrays and objects."""
+    if "stdin" in body:
+        body["stdin"] = encode_blob(body["stdin"])
+    if "files" in body:
+        body["files"] = {name: encode_blob(blob) for name, blob in body["files"].items()}
     for key, convert in (("args", list), ("env", dict), ("labels", dict)):
         if key in body:
             body[key] = convert(body[key])
@@ -80,7 +125,7 @@ def encode_blob(blob: Blob) -> str | Base64:
         return {"base64": base64.b64encode(blob).decode("ascii")}
 
 
-def encode_query(query: TaskQuery) -> dict[str, str | int]:
+def encode_query(query: TaskQuery | SessionQuery) -> dict[str, str | int]:
     """`query` as URL parameters, times as the server reads them: RFC 3339 in UTC."""
     return {k: _utc(v) if isinstance(v, datetime) else cast(str | int, v) for k, v in query.items()}
 
