@@ -79,7 +79,8 @@ pub enum SessionStatus {
     Idle,
     /// A run is queued or running.
     Running,
-    /// Deleted, idle too long or past its lifetime; its state is gone.
+    /// Idle too long or past its lifetime (or, in the answer to its
+    /// DELETE, deleted); its state is gone.
     Ended,
 }
 

@@ -17,6 +17,7 @@ from sandrun_client import (
     NotFound,
     Outcome,
     SandrunError,
+    Session,
     SessionStatus,
     StdoutEvent,
     TaskStatus,
@@ -122,43 +123,58 @@ def test_a_fork_is_independent_both_ways_and_restart_forgets(client: Client, uni
     assert value(client, child.id, "x") == "[1, 'child']"
 
 
-def test_an_ended_session_is_gone_and_a_missing_one_not_found(client: Client) -> None:
-    session_id = client.open_session().id
+def until_ended(client: Client, session_id: str) -> Session:
+    """The session once it has ended (idle past its timeout)."""
+    deadline = time.monotonic() + 10
+    while (session := client.session(session_id)).status is not SessionStatus.ENDED:
+        assert time.monotonic() < deadline, session
+        time.sleep(0.1)
+    return session
+
+
+def test_an_ended_session_is_gone_and_a_deleted_one_not_found(client: Client) -> None:
+    session_id = client.open_session(idle_timeout=1).id
     client.run_in_session(session_id, "x = 1")
-    ended = client.end_session(session_id)
-    assert (ended.id, ended.status, ended.end_reason, ended.state_bytes) == (
-        session_id,
-        SessionStatus.ENDED,
-        "deleted",
-        0,
-    )
-    assert ended.ended_at is not None and client.session(session_id) == ended
+    ended = until_ended(client, session_id)
+    assert (ended.end_reason, ended.state_bytes) == ("idle", 0)
+    assert ended.ended_at is not None
 
     with pytest.raises(Gone) as gone:
         client.run_in_session(session_id, "x")
     error = gone.value
     assert isinstance(error, SandrunError)
     assert (error.status, error.type, error.title) == (410, "urn:sandrun:problem:gone", "Gone")
-    assert session_id in error.detail
-    for refused in (client.end_session, client.fork_session, client.restart_session):
+    assert session_id in error.detail and "idle" in error.detail
+    for refused in (client.fork_session, client.restart_session):
         with pytest.raises(Gone):
             refused(session_id)
     with pytest.raises(Gone):
         client.submit_run(session_id, "x", wait=1)
 
-    with pytest.raises(NotFound) as missing:
-        client.session("no-such-session")
-    assert missing.value.status == 404 and "no-such-session" in missing.value.detail
-    with pytest.raises(NotFound):
-        client.run_in_session("no-such-session", "1")
-    with pytest.raises(NotFound):
-        client.session_runs("no-such-session")
+    deleted = client.delete_session(session_id)
+    assert (deleted.id, deleted.status, deleted.end_reason) == (session_id, SessionStatus.ENDED, "idle")
+    open_id = client.open_session().id
+    client.run_in_session(open_id, "x = 1")
+    deleted = client.delete_session(open_id)
+    assert (deleted.status, deleted.end_reason, deleted.state_bytes) == (SessionStatus.ENDED, "deleted", 0)
+    for gone_id in (session_id, open_id, "no-such-session"):
+        with pytest.raises(NotFound) as missing:
+            client.session(gone_id)
+        assert missing.value.status == 404 and gone_id in missing.value.detail
+        for refused in (client.delete_session, client.fork_session, client.restart_session):
+            with pytest.raises(NotFound):
+                refused(gone_id)
+        with pytest.raises(NotFound):
+            client.run_in_session(gone_id, "1")
+        with pytest.raises(NotFound):
+            client.session_runs(gone_id)
 
 
 def test_sessions_and_their_runs_are_listed_page_by_page(client: Client, unique: str) -> None:
     label = {"listing": unique}
-    first, second, third = (client.open_session(labels=label) for _ in range(3))
-    client.end_session(third.id)
+    first, second = (client.open_session(labels=label) for _ in range(2))
+    third = client.open_session(labels=label, idle_timeout=1)
+    until_ended(client, third.id)
     only = f"listing={unique}"
     page = client.sessions(label=only, limit=2)
     assert [s.id for s in page.sessions] == [third.id, second.id], "newest first"
@@ -231,7 +247,8 @@ async def test_the_async_client_runs_forks_lists_and_ends_sessions(aclient: Asyn
     assert timed_out.result is not None and timed_out.result.rolled_back
     restarted = await aclient.restart_session(fork.id)
     assert restarted.state_bytes == 0
-    assert (await aclient.end_session(session.id)).status is SessionStatus.ENDED
-    with pytest.raises(Gone):
+    assert (await aclient.delete_session(session.id)).end_reason == "deleted"
+    with pytest.raises(NotFound):
         await aclient.run_in_session(session.id, "x")
-    assert (await aclient.session(session.id)).end_reason == "deleted"
+    with pytest.raises(NotFound):
+        await aclient.session(session.id)

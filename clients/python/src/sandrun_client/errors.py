@@ -66,7 +66,7 @@ class Conflict(SandrunError):
 
 
 class Gone(SandrunError):
-    """The session has ended (deleted, idle too long or past its lifetime)
+    """The session has ended (idle too long or past its lifetime)
     and its state with it: it takes no more runs, forks or restarts."""
 
 

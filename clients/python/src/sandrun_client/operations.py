@@ -165,9 +165,10 @@ class Operations:
         return answer(SessionPage, (yield Call("GET", "/v1/sessions", params=encode_query(query))))
 
     @operation
-    def end_session(self, session_id: str) -> Plan[Session]:
-        """End a session and delete its state (a queued run is cancelled, a
-        running one stopped), answering it ended; one already ended raises `Gone`."""
+    def delete_session(self, session_id: str) -> Plan[Session]:
+        """Delete a session, open or ended, and its state (a queued run is
+        cancelled, a running one stopped; its runs stay readable as tasks),
+        answering it as it was, ended; afterwards it is `NotFound`."""
         return answer(Session, (yield Call("DELETE", _session(session_id))))
 
     @operation
