@@ -365,3 +365,33 @@ async fn a_sessions_runs_go_to_either_node_and_see_one_state_in_order() {
         "[1, 2, 3, 4, 5, 6, 7, 8]"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_run_on_a_killed_node_runs_again_elsewhere_from_the_state_before_it() {
+    let Some(schema) = fresh(
+        "multi_node::a_session_run_on_a_killed_node_runs_again_elsewhere_from_the_state_before_it",
+    )
+    .await
+    else {
+        return;
+    };
+    let lease = ["--lease", "2s"];
+    let mut doomed = Node::start(&schema, &lease);
+    let http = reqwest::Client::new();
+    let id = open_session_at(&http, &doomed.address, &json!({})).await.id;
+    run_at(&http, &doomed.address, &id, "seen = [1]").await;
+    let run: Task = post_task(
+        &http,
+        doomed.url(&format!("/v1/sessions/{id}/runs")),
+        &json!({ "code": "import time\nseen.append(2)\ntime.sleep(2)\nseen" }),
+    )
+    .await;
+    until(&http, &doomed, &run.id, |t| t.status == TaskStatus::Running).await;
+    doomed.kill();
+
+    let survivor = Node::start(&schema, &lease);
+    let ended = until(&http, &survivor, &run.id, |t| t.status.is_terminal()).await;
+    assert_eq!((ended.status, ended.attempt), (TaskStatus::Succeeded, 2), "{ended:?}");
+    assert_eq!(ended.result.unwrap().value.as_deref(), Some("[1, 2]"));
+    assert_eq!(value_at(&http, &survivor.address, &id, "seen").await, "[1, 2]");
+}
