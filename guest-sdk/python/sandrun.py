@@ -11,6 +11,10 @@
 
 A refused call raises `sandrun.HostCallError` with the host's `code` and
 message. The wire format is documented in guest-sdk/README.md.
+
+A session's run makes the same calls as a task: `input()` is that run's
+input and `output()` that run's result, while this module, like all the
+session's code imported, is kept from run to run with the rest of its state.
 """
 
 import json as _json
