@@ -27,7 +27,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 impl Scheduler {
     pub(super) async fn run_one(&self, claimed: Claimed, running: &LocalRun) {
-        let span = tracing::info_span!("task", task_id = %claimed.id, attempt = claimed.attempt);
+        let span = tracing::info_span!(
+            "task",
+            task_id = %claimed.id,
+            attempt = claimed.attempt,
+            session_id = claimed.session_id.as_deref(),
+        );
         self.run_claimed(&claimed, running).instrument(span).await;
         self.notifier.notify(&claimed.id);
     }
