@@ -2,12 +2,15 @@
 
 mod client;
 mod exit;
+mod interrupt;
 mod progress;
 mod remote;
 mod run;
 mod runtime;
 mod serve;
+mod session;
 mod task_args;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +54,10 @@ enum Command {
     Runtime(runtime::RuntimeCommand),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
+    /// Sessions on the server: Python that keeps its variables, imports and
+    /// /tmp files from run to run.
+    #[command(subcommand)]
+    Session(session::SessionCommand),
     /// Run tasks for a server over stdin and stdout (started by `serve`).
     #[command(hide = true)]
     Worker,
@@ -66,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(&home, args),
         Command::Migrate(args) => serve::migrate(&home, args),
         Command::Remote(command) => remote::run(command),
+        Command::Session(command) => session::run(command),
         Command::Worker => crate::worker::serve(&home)
             .map(|()| ExitCode::SUCCESS)
             .map_err(anyhow::Error::from),
