@@ -5,6 +5,7 @@ mod exit;
 mod interrupt;
 mod progress;
 mod remote;
+mod repl;
 mod run;
 mod runtime;
 mod serve;
@@ -58,6 +59,7 @@ enum Command {
     /// /tmp files from run to run.
     #[command(subcommand)]
     Session(session::SessionCommand),
+    Repl(repl::ReplArgs),
     /// Run tasks for a server over stdin and stdout (started by `serve`).
     #[command(hide = true)]
     Worker,
@@ -74,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => serve::migrate(&home, args),
         Command::Remote(command) => remote::run(command),
         Command::Session(command) => session::run(command),
+        Command::Repl(args) => repl::run(&home, args),
         Command::Worker => crate::worker::serve(&home)
             .map(|()| ExitCode::SUCCESS)
             .map_err(anyhow::Error::from),

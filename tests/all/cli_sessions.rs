@@ -1,13 +1,18 @@
-//! `sandrun session` against a real server: state kept from run to run,
-//! values printed as Python's REPL prints them, the exit codes of `sandrun
-//! run`, forks and ending.
+//! `sandrun session` and `sandrun repl` against a real server: state kept
+//! from run to run, values printed as Python's REPL prints them, the exit
+//! codes of `sandrun run`, forks, ending, and Ctrl-C cancelling a run.
 
-use std::process::Output;
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::Duration;
 
-use sandrun_api::{Session, SessionStatus};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use sandrun_api::{Session, SessionStatus, Task, TaskPage, TaskStatus};
+use serde_json::json;
 
 use crate::app::{TestApp, spawn_app};
-use crate::cli_remote::{sandrun, sandrun_fed, text};
+use crate::cli_remote::{sandrun, sandrun_fed, sandrun_for, text};
 
 /// The command's stdout, checking it succeeded.
 fn stdout_of(out: &Output) -> String {
@@ -175,4 +180,103 @@ async fn session_run_exits_as_sandrun_run_does() {
     assert_eq!(run.session_id.as_deref(), Some(id.as_str()));
     assert_eq!(run.result.unwrap().value.as_deref(), Some("3"));
     app.stop().await;
+}
+
+/// The session id the repl announced on stderr.
+fn announced(stderr: &str) -> String {
+    let line = stderr.lines().next().unwrap_or_default();
+    let rest = line.strip_prefix("sandrun: session ").expect(stderr);
+    rest.split(|c: char| c == ',' || c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repl_reads_piped_entries_as_pythons_does() {
+    let app = spawn_app().await;
+    let input = "def f(x):\n    return x * 2\n\nf(21)\n\n\nnums = [\n    1,\n    2]\nnums\n\
+                 doc = '''a\nb'''\ndoc\nif nums:  # a comment\n    y = 5\n\n\
+                 raise ValueError('boom')\ny + 1\nprint('printed')\n";
+    let out = sandrun_fed(&app, &["repl"], input).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        text(&out.stdout),
+        "42\n[1, 2]\n'a\\nb'\n6\nprinted\n",
+        "{stderr}"
+    );
+    assert!(stderr.contains("ValueError: boom"), "{stderr}");
+    let id = announced(&stderr);
+    assert_eq!(
+        app.session(&id).await.status,
+        SessionStatus::Ended,
+        "ended on exit"
+    );
+    assert_eq!(app.session(&id).await.runs, 10);
+
+    let kept = sandrun_fed(&app, &["repl", "--keep"], "k = 3\n").await;
+    let id = announced(&text(&kept.stderr));
+    let back = sandrun_fed(&app, &["repl", "--session", &id], "k\n").await;
+    assert_eq!(stdout_of(&back), "3\n");
+    assert_eq!(
+        app.session(&id).await.status,
+        SessionStatus::Idle,
+        "a given session stays open"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_in_the_repl_cancels_the_run_and_the_repl_goes_on() {
+    let app = spawn_app().await;
+    let id = app.open_session(json!({})).await.id;
+    let mut command = sandrun_for(&app);
+    command
+        .args(["repl", "--session", &id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut repl = command.spawn().unwrap();
+    let mut stdin = repl.stdin.take().unwrap();
+    stdin.write_all(b"x = 7\nwhile True: pass\n").unwrap();
+
+    let looping = until_run_is_running(&app, &id, 2).await;
+    kill(Pid::from_raw(repl.id() as i32), Signal::SIGINT).unwrap();
+    let ended = app.until_ended(&looping.id).await;
+    assert_eq!(ended.status, TaskStatus::Cancelled, "{ended:?}");
+    assert!(ended.result.unwrap().rolled_back);
+
+    stdin.write_all(b"x\n").unwrap();
+    drop(stdin);
+    let out = tokio::task::spawn_blocking(move || repl.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&out.stdout), "7\n", "{stderr}");
+    assert!(
+        stderr.contains("sandrun: cancelled:")
+            && stderr.contains("the session is as it was before this run"),
+        "{stderr}"
+    );
+    app.stop().await;
+}
+
+/// Poll until the session's run number `n` is running.
+async fn until_run_is_running(app: &TestApp, id: &str, n: u64) -> Task {
+    for _ in 0..500 {
+        let page: TaskPage = app
+            .get(&format!("/v1/sessions/{id}/runs"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let run = page.tasks.into_iter().find(|t| t.session_run == Some(n));
+        if let Some(run) = run.filter(|r| r.status == TaskStatus::Running) {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("run {n} of session {id} never ran");
 }
