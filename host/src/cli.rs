@@ -2,12 +2,16 @@
 
 mod client;
 mod exit;
+mod interrupt;
 mod progress;
 mod remote;
+mod repl;
 mod run;
 mod runtime;
 mod serve;
+mod session;
 mod task_args;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +55,11 @@ enum Command {
     Runtime(runtime::RuntimeCommand),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
+    /// Sessions on the server: Python that keeps its variables, imports and
+    /// /tmp files from run to run.
+    #[command(subcommand)]
+    Session(session::SessionCommand),
+    Repl(repl::ReplArgs),
     /// Run tasks for a server over stdin and stdout (started by `serve`).
     #[command(hide = true)]
     Worker,
@@ -66,6 +75,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(&home, args),
         Command::Migrate(args) => serve::migrate(&home, args),
         Command::Remote(command) => remote::run(command),
+        Command::Session(command) => session::run(command),
+        Command::Repl(args) => repl::run(&home, args),
         Command::Worker => crate::worker::serve(&home)
             .map(|()| ExitCode::SUCCESS)
             .map_err(anyhow::Error::from),

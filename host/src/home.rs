@@ -51,6 +51,11 @@ impl Home {
         self.root.join("snapshots")
     }
 
+    /// The lines typed at `sandrun repl`, for its history.
+    pub fn repl_history(&self) -> PathBuf {
+        self.root.join("repl_history")
+    }
+
     /// Compiled modules, keyed by module hash and engine settings.
     pub fn module_cache(&self) -> PathBuf {
         self.root.join("cache").join("modules")

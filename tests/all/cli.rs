@@ -174,7 +174,7 @@ fn a_limit_above_the_maximum_is_refused() {
 fn help_covers_every_command_and_flag() {
     let out = sandrun(&["--help"]);
     let help = text(&out.stdout);
-    for word in ["run", "runtime", "--home"] {
+    for word in ["run", "runtime", "session", "repl", "--home"] {
         assert!(help.contains(word), "{help}");
     }
     let help = text(&sandrun(&["run", "--help"]).stdout);

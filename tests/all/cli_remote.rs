@@ -1,23 +1,45 @@
 //! The CLI's remote commands against a real server.
 
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use sandrun_api::{Task, TaskStatus};
 
 use crate::app::{TestApp, python, spawn_app};
 
-async fn sandrun(app: &TestApp, args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sandrun"));
+/// The `sandrun` binary, talking to `app`.
+pub fn sandrun_for(app: &TestApp) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sandrun"));
+    command.env("SANDRUN_SERVER", &app.address);
     command
-        .arg(args[0])
-        .args(["--server", &app.address])
-        .args(&args[1..]);
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+/// `sandrun ARGS` against `app`, run to its end.
+pub async fn sandrun(app: &TestApp, args: &[&str]) -> Output {
+    sandrun_fed(app, args, "").await
+}
+
+/// `sandrun ARGS` against `app` with `input` on its stdin, run to its end.
+pub async fn sandrun_fed(app: &TestApp, args: &[&str], input: &str) -> Output {
+    let mut command = sandrun_for(app);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let input = input.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -96,8 +118,8 @@ async fn submit_status_logs_list_and_cancel() {
         .await;
     app.until_status(&looping.id, TaskStatus::Running).await;
     let follow = {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sandrun"));
-        command.args(["logs", "--follow", &looping.id, "--server", &app.address]);
+        let mut command = sandrun_for(&app);
+        command.args(["logs", "--follow", &looping.id]);
         tokio::task::spawn_blocking(move || command.output().unwrap())
     };
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -127,7 +149,7 @@ async fn submit_status_logs_list_and_cancel() {
 fn migrate_creates_the_schema_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fresh.db");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sandrun"))
+    let out = Command::new(env!("CARGO_BIN_EXE_sandrun"))
         .args([
             "migrate",
             "--database-url",

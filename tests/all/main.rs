@@ -15,6 +15,7 @@ mod api_tasks;
 mod app;
 mod cli;
 mod cli_remote;
+mod cli_sessions;
 mod configuration;
 mod connections;
 mod crash;

@@ -2,8 +2,12 @@
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
-use reqwest::{RequestBuilder, Response};
-use sandrun_api::{ModuleInfo, Problem, Task, TaskEvent, TaskPage, TaskRequest};
+use reqwest::{Method, RequestBuilder, Response};
+use sandrun_api::{
+    ModuleInfo, Problem, RunRequest, Session, SessionPage, SessionRequest, Task, TaskEvent,
+    TaskPage, TaskRequest,
+};
+use serde::de::DeserializeOwned;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -21,7 +25,7 @@ impl Client {
         }
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let builder = self.http.request(method, format!("{}{path}", self.base));
         match &self.api_key {
             Some(key) => builder.bearer_auth(key),
@@ -50,6 +54,19 @@ impl Client {
         }
     }
 
+    /// Send, and read the answer as `T`.
+    async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> anyhow::Result<T> {
+        Ok(self.send(builder).await?.json().await?)
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
     pub async fn submit(
         &self,
         request: &TaskRequest,
@@ -59,40 +76,58 @@ impl Client {
             Some(wait) => format!("/v1/tasks?wait={wait}"),
             None => "/v1/tasks".into(),
         };
-        let response = self
-            .send(self.request(reqwest::Method::POST, &path).json(request))
-            .await?;
-        Ok(response.json().await?)
+        self.json(self.post(&path).json(request)).await
     }
 
     pub async fn upload_module(&self, bytes: Vec<u8>) -> anyhow::Result<ModuleInfo> {
         let builder = self
-            .request(reqwest::Method::POST, "/v1/modules")
+            .post("/v1/modules")
             .header(reqwest::header::CONTENT_TYPE, "application/wasm")
             .body(bytes);
-        Ok(self.send(builder).await?.json().await?)
+        self.json(builder).await
     }
 
     pub async fn task(&self, id: &str) -> anyhow::Result<Task> {
-        Ok(self
-            .send(self.request(reqwest::Method::GET, &format!("/v1/tasks/{id}")))
-            .await?
-            .json()
-            .await?)
+        self.json(self.get(&format!("/v1/tasks/{id}"))).await
     }
 
     pub async fn list(&self, query: &[(&str, String)]) -> anyhow::Result<TaskPage> {
-        let builder = self.request(reqwest::Method::GET, "/v1/tasks").query(query);
-        Ok(self.send(builder).await?.json().await?)
+        self.json(self.get("/v1/tasks").query(query)).await
     }
 
     pub async fn cancel(&self, id: &str) -> anyhow::Result<Task> {
-        let path = format!("/v1/tasks/{id}/cancel");
-        Ok(self
-            .send(self.request(reqwest::Method::POST, &path))
-            .await?
-            .json()
-            .await?)
+        self.json(self.post(&format!("/v1/tasks/{id}/cancel")))
+            .await
+    }
+
+    pub async fn open_session(&self, request: &SessionRequest) -> anyhow::Result<Session> {
+        self.json(self.post("/v1/sessions").json(request)).await
+    }
+
+    pub async fn session(&self, id: &str) -> anyhow::Result<Session> {
+        self.json(self.get(&format!("/v1/sessions/{id}"))).await
+    }
+
+    pub async fn sessions(&self, query: &[(&str, String)]) -> anyhow::Result<SessionPage> {
+        self.json(self.get("/v1/sessions").query(query)).await
+    }
+
+    /// End the session; answers it as it ended.
+    pub async fn end_session(&self, id: &str) -> anyhow::Result<Session> {
+        let path = format!("/v1/sessions/{id}");
+        self.json(self.request(Method::DELETE, &path)).await
+    }
+
+    /// A new session from a copy of this one's settings and state.
+    pub async fn fork_session(&self, id: &str) -> anyhow::Result<Session> {
+        self.json(self.post(&format!("/v1/sessions/{id}/fork")))
+            .await
+    }
+
+    /// Queue a run in the session; the run is a task.
+    pub async fn run_in_session(&self, id: &str, run: &RunRequest) -> anyhow::Result<Task> {
+        let path = format!("/v1/sessions/{id}/runs");
+        self.json(self.post(&path).json(run)).await
     }
 
     /// Follow the task's Server-Sent Events, calling `on_event` for each,
@@ -103,7 +138,7 @@ impl Client {
         mut on_event: impl FnMut(&TaskEvent),
     ) -> anyhow::Result<()> {
         let response = self
-            .send(self.request(reqwest::Method::GET, &format!("/v1/tasks/{id}/events")))
+            .send(self.get(&format!("/v1/tasks/{id}/events")))
             .await?;
         let mut body = response.bytes_stream();
         let mut buffer = String::new();

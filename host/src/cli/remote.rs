@@ -1,16 +1,17 @@
 //! The commands that talk to a running server: submit, status, logs,
-//! cancel, list.
+//! cancel, list; and what `session` and `repl` share with them: where the
+//! server is, an id on it, a listing's filters.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use sandrun_api::{Blob, Runtime, Task, TaskEvent, TaskRequest};
+use sandrun_api::{Blob, Runtime, TaskRequest};
+use serde::Serialize;
 
 use super::client::Client;
-use super::exit::code_for;
-use super::run::print_verdict;
 use super::task_args::{TaskArgs, parse_pair};
+use super::watch::watch;
 
 /// Where the server is.
 #[derive(Debug, Args)]
@@ -34,7 +35,7 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    fn client(&self) -> Client {
+    pub fn client(&self) -> Client {
         Client::new(&self.server, self.api_key.clone())
     }
 }
@@ -44,35 +45,50 @@ pub enum RemoteCommand {
     /// Queue a script or module on the server.
     Submit(Box<SubmitArgs>),
     /// Show a task.
-    Status(TaskId),
+    Status(IdArgs),
     /// Print a task's output; with --follow, as it is produced.
     Logs {
         #[command(flatten)]
-        task: TaskId,
+        task: IdArgs,
         #[arg(long, short)]
         follow: bool,
     },
     /// Cancel a task.
-    Cancel(TaskId),
+    Cancel(IdArgs),
     /// List tasks, newest first.
-    List {
-        #[arg(long)]
-        status: Option<String>,
-        /// Only tasks with this label
-        #[arg(long, value_name = "KEY=VALUE")]
-        label: Option<String>,
-        #[arg(long, default_value_t = 20)]
-        limit: u32,
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    List(ListArgs),
 }
 
+/// A task or a session, on a server.
 #[derive(Debug, Args)]
-pub struct TaskId {
-    id: String,
+pub struct IdArgs {
+    pub id: String,
     #[command(flatten)]
-    server: ServerArgs,
+    pub server: ServerArgs,
+}
+
+/// Which tasks or sessions to list.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    status: Option<String>,
+    /// Only those with this label
+    #[arg(long, value_name = "KEY=VALUE")]
+    label: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+impl ListArgs {
+    /// The list's query string.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = vec![("limit", self.limit.to_string())];
+        query.extend(self.status.clone().map(|s| ("status", s)));
+        query.extend(self.label.clone().map(|l| ("label", l)));
+        query
+    }
 }
 
 #[derive(Debug, Args)]
@@ -101,11 +117,15 @@ pub struct SubmitArgs {
     server: ServerArgs,
 }
 
-pub fn run(command: RemoteCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// What the remote commands run on: one thread is plenty for a few requests.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+        .build()
+}
+
+pub fn run(command: RemoteCommand) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
         match command {
             RemoteCommand::Submit(args) => submit(&args.server.client(), *args).await,
             RemoteCommand::Status(task) => print_json(&task.server.client().task(&task.id).await?),
@@ -115,17 +135,8 @@ pub fn run(command: RemoteCommand) -> anyhow::Result<ExitCode> {
             RemoteCommand::Cancel(task) => {
                 print_json(&task.server.client().cancel(&task.id).await?)
             }
-            RemoteCommand::List {
-                status,
-                label,
-                limit,
-                server,
-            } => {
-                let client = server.client();
-                let mut query = vec![("limit", limit.to_string())];
-                query.extend(status.map(|s| ("status", s)));
-                query.extend(label.map(|l| ("label", l)));
-                let page = client.list(&query).await?;
+            RemoteCommand::List(list) => {
+                let page = list.server.client().list(&list.query()).await?;
                 for task in &page.tasks {
                     let outcome = task.result.as_ref().map_or("-", |r| r.outcome.name());
                     println!(
@@ -143,8 +154,9 @@ pub fn run(command: RemoteCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_json(task: &Task) -> anyhow::Result<ExitCode> {
-    println!("{}", serde_json::to_string_pretty(task)?);
+/// Print a task or a session as the server gave it.
+pub fn print_json(value: &impl Serialize) -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(value)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -161,19 +173,14 @@ async fn submit(client: &Client, args: SubmitArgs) -> anyhow::Result<ExitCode> {
         module,
         stdin: (!stdin.is_empty()).then(|| Blob::from_bytes(&stdin)),
         args: args.task.args.clone(),
-        env: args.task.env(),
-        files: args
-            .task
-            .files()?
-            .iter()
-            .map(|(k, v)| (k.clone(), Blob::from_bytes(v)))
-            .collect(),
+        env: args.task.given.env(),
+        files: args.task.given.blobs()?,
         limits: args.task.limits(),
         priority: args.priority,
         labels: args.label.into_iter().collect(),
         idempotency_key: args.idempotency_key,
         max_attempts: args.max_attempts,
-        input: args.task.input()?,
+        input: args.task.input_json.input()?,
         kv_namespace: args.kv_namespace,
     };
     let task = client.submit(&request, None).await?;
@@ -193,29 +200,5 @@ async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<ExitCod
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut ended = None;
-    client
-        .follow(id, |event| match event {
-            TaskEvent::Stdout { text } => {
-                print!("{text}");
-                let _ = std::io::stdout().flush();
-            }
-            TaskEvent::Stderr { text } => eprint!("{text}"),
-            TaskEvent::Log { line } => eprintln!("[{}] {}", line.level.name(), line.message),
-            TaskEvent::Status { .. } | TaskEvent::Progress { .. } => {}
-            TaskEvent::End { task } => ended = Some(task.clone()),
-        })
-        .await?;
-    let task = ended.expect("follow returns after the end event");
-    match &task.result {
-        Some(result) => {
-            print_verdict(result)?;
-            Ok(ExitCode::from(code_for(result)))
-        }
-        None => {
-            let why = task.error.as_deref().unwrap_or("no result");
-            eprintln!("sandrun: task {} {}: {why}", task.id, task.status.name());
-            Ok(ExitCode::from(super::EXIT_SANDRUN))
-        }
-    }
+    watch(client, id, None).await
 }

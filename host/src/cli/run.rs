@@ -42,10 +42,10 @@ pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut task = Task::new(source);
     task.args = args.task.args.clone();
-    task.env = args.task.env();
+    task.env = args.task.given.env();
     task.stdin = args.task.stdin_bytes()?;
-    task.files = args.task.files()?;
-    task.input = args.task.input()?;
+    task.files = args.task.given.files()?;
+    task.input = args.task.input_json.input()?;
     task.limits = args.task.limits();
 
     let sandbox = Sandbox::new(home, LimitPolicy::default(), 1)?;

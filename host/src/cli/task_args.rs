@@ -1,13 +1,16 @@
+//! The flags that say what a guest is given: `TaskArgs` for a whole task
+//! (`sandrun run` here, `sandrun submit` on a server), and its parts that a
+//! session and its runs take too.
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use bytesize::ByteSize;
 use clap::Args;
-use sandrun_api::{Limits, Runtime};
+use sandrun_api::{Blob, Limits, Runtime};
 
-/// What a task is made of, shared by `sandrun run` (here) and `sandrun
-/// submit` (on a server).
+/// What a task is made of.
 #[derive(Debug, Args)]
 pub struct TaskArgs {
     /// A Python script (.py) or a WebAssembly module (.wasm)
@@ -25,26 +28,48 @@ pub struct TaskArgs {
     #[arg(long, value_name = "FILE")]
     pub stdin: Option<PathBuf>,
 
-    /// Give the guest a file, read-only at /input/NAME
-    #[arg(long, value_name = "NAME=PATH", value_parser = parse_pair)]
-    pub input: Vec<(String, String)>,
+    #[command(flatten)]
+    pub given: GivenArgs,
 
-    /// JSON input the guest reads with the `input` host call (`@FILE` reads
-    /// it from a file)
-    #[arg(long, value_name = "JSON|@FILE")]
-    pub input_json: Option<String>,
-
-    /// Set an environment variable in the guest (it sees no host variables)
-    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
-    pub env: Vec<(String, String)>,
-
-    /// Fuel limit: about one unit per WebAssembly instruction
-    #[arg(long, value_name = "N")]
-    pub fuel: Option<u64>,
+    #[command(flatten)]
+    pub input_json: InputJsonArg,
 
     /// Memory limit, e.g. 256MiB
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<ByteSize>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Files and environment variables, given to a task or to every run of a
+/// session.
+#[derive(Debug, Args)]
+pub struct GivenArgs {
+    /// Give the guest a file, read-only at /input/NAME
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_pair)]
+    pub input: Vec<(String, String)>,
+
+    /// Set an environment variable in the guest (it sees no host variables)
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub env: Vec<(String, String)>,
+}
+
+/// `--input-json`, for a task or one run of a session.
+#[derive(Debug, Args)]
+pub struct InputJsonArg {
+    /// JSON input the guest reads with the `input` host call (`@FILE` reads
+    /// it from a file)
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub input_json: Option<String>,
+}
+
+/// Every limit but memory, which a session sets once for all its runs.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Fuel limit: about one unit per WebAssembly instruction
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
 
     /// Wall-clock limit, e.g. 5s or 1m30s
     #[arg(long, value_name = "DURATION")]
@@ -101,6 +126,15 @@ impl TaskArgs {
         }
     }
 
+    pub fn limits(&self) -> Limits {
+        Limits {
+            memory_bytes: self.memory.map(|b| b.as_u64()),
+            ..self.limits.limits()
+        }
+    }
+}
+
+impl GivenArgs {
     pub fn files(&self) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
         let mut files = BTreeMap::new();
         for (name, path) in &self.input {
@@ -113,7 +147,22 @@ impl TaskArgs {
         Ok(files)
     }
 
-    /// `--input-json`: the JSON itself, or `@FILE` for a file holding it.
+    /// The files as the API carries them.
+    pub fn blobs(&self) -> anyhow::Result<BTreeMap<String, Blob>> {
+        let files = self.files()?;
+        Ok(files
+            .iter()
+            .map(|(k, v)| (k.clone(), Blob::from_bytes(v)))
+            .collect())
+    }
+
+    pub fn env(&self) -> BTreeMap<String, String> {
+        self.env.iter().cloned().collect()
+    }
+}
+
+impl InputJsonArg {
+    /// The JSON itself, or `@FILE` for a file holding it.
     pub fn input(&self) -> anyhow::Result<Option<serde_json::Value>> {
         let Some(arg) = &self.input_json else {
             return Ok(None);
@@ -129,15 +178,14 @@ impl TaskArgs {
         };
         Ok(Some(value))
     }
+}
 
-    pub fn env(&self) -> BTreeMap<String, String> {
-        self.env.iter().cloned().collect()
-    }
-
+impl LimitArgs {
+    /// The limits given, memory left to whoever sets it.
     pub fn limits(&self) -> Limits {
         Limits {
             fuel: self.fuel,
-            memory_bytes: self.memory.map(|b| b.as_u64()),
+            memory_bytes: None,
             timeout_ms: self
                 .timeout
                 .map(|d| d.as_millis().try_into().unwrap_or(u64::MAX)),
