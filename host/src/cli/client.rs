@@ -112,10 +112,16 @@ impl Client {
         self.json(self.get("/v1/sessions").query(query)).await
     }
 
-    /// End the session; answers it as it ended.
-    pub async fn end_session(&self, id: &str) -> anyhow::Result<Session> {
+    /// Delete the session and its state; answers it as it was, ended.
+    pub async fn delete_session(&self, id: &str) -> anyhow::Result<Session> {
         let path = format!("/v1/sessions/{id}");
         self.json(self.request(Method::DELETE, &path)).await
+    }
+
+    /// Give the session a fresh interpreter, keeping its settings.
+    pub async fn restart_session(&self, id: &str) -> anyhow::Result<Session> {
+        self.json(self.post(&format!("/v1/sessions/{id}/restart")))
+            .await
     }
 
     /// A new session from a copy of this one's settings and state.

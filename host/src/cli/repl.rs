@@ -24,7 +24,7 @@ use crate::home::Home;
 
 /// An interactive Python prompt whose state lives in a server's session.
 ///
-/// Without --session it opens a new session, and ends it on exit unless
+/// Without --session it opens a new session, and deletes it on exit unless
 /// --keep is given. Piped input is read as typed input is, without prompts.
 #[derive(Debug, Args)]
 pub struct ReplArgs {
@@ -52,7 +52,7 @@ pub fn run(home: &Home, args: ReplArgs) -> anyhow::Result<ExitCode> {
                 .id;
             match args.keep {
                 true => eprintln!("sandrun: session {id}, kept on exit"),
-                false => eprintln!("sandrun: session {id}, ended on exit (--keep keeps it)"),
+                false => eprintln!("sandrun: session {id}, deleted on exit (--keep keeps it)"),
             }
             (id, !args.keep)
         }
@@ -67,7 +67,7 @@ pub fn run(home: &Home, args: ReplArgs) -> anyhow::Result<ExitCode> {
     let outcome = repl.read_eval_print(&mut lines);
     lines.save_history();
     if end_on_exit {
-        runtime.block_on(client.end_session(&session))?;
+        runtime.block_on(client.delete_session(&session))?;
     }
     outcome.map(|()| ExitCode::SUCCESS)
 }

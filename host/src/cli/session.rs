@@ -34,7 +34,10 @@ pub enum SessionCommand {
     /// Open a new session from a copy of one's settings and state, and print
     /// its id.
     Fork(IdArgs),
-    /// End a session and delete its state.
+    /// Give a session a fresh interpreter (its state forgotten, its
+    /// settings kept).
+    Restart(IdArgs),
+    /// Delete a session and its state.
     Rm(IdArgs),
 }
 
@@ -82,6 +85,9 @@ pub struct RunArgs {
     input_json: InputJsonArg,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Sending the same run again with the same key returns the same run
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
     /// Print the run's id instead of waiting for it
     #[arg(long)]
     no_wait: bool,
@@ -128,8 +134,11 @@ pub fn run(command: SessionCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", forked.id);
                 Ok(ExitCode::SUCCESS)
             }
+            SessionCommand::Restart(session) => {
+                print_json(&session.server.client().restart_session(&session.id).await?)
+            }
             SessionCommand::Rm(session) => {
-                print_json(&session.server.client().end_session(&session.id).await?)
+                print_json(&session.server.client().delete_session(&session.id).await?)
             }
         }
     })
@@ -157,7 +166,7 @@ async fn run_code(client: &Client, args: RunArgs) -> anyhow::Result<ExitCode> {
         code: args.code()?,
         input: args.input_json.input()?,
         limits: args.limits.limits(),
-        idempotency_key: None,
+        idempotency_key: args.idempotency_key.clone(),
     };
     if args.no_wait {
         println!(
