@@ -12,7 +12,8 @@
 //! response the `x-request-id` header, and an event stream is described
 //! event by event as it is sent. The limits' maxima are those of the
 //! server answering, which may be configured, and a task request is one
-//! object per runtime, each with the source field it needs.
+//! object per runtime, each with the source field it needs. A session's
+//! runs take the limits a task does but `memory_bytes`, the session's own.
 
 mod answers;
 mod schemas;
@@ -66,6 +67,12 @@ pub async fn document(State(state): State<AppState>) -> Json<Document> {
     let mut doc = ApiDoc::openapi();
     schemas::set_maxima(&mut doc, &state.sandbox.policy().maximum);
     schemas::split_by_runtime(&mut doc);
+    schemas::close_blob(&mut doc);
+    schemas::bound_sessions(
+        &mut doc,
+        &state.sandbox.policy().maximum,
+        &state.submitter.session_policy(),
+    );
     if !state.api_keys.is_empty() {
         answers::require_bearer(&mut doc);
     }

@@ -40,6 +40,11 @@ impl Default for SessionPolicy {
 }
 
 impl Submitter {
+    /// What sessions may ask for on this server.
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.policy.sessions
+    }
+
     /// Open a session: its settings checked, its defaults filled in.
     pub async fn open_session(&self, request: SessionRequest) -> Result<SessionRecord, SubmitError> {
         let settings = self.session_settings(request)?;

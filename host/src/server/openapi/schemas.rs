@@ -2,8 +2,10 @@
 //! derives cannot say: see `openapi.rs`.
 
 use sandrun_api::AppliedLimits;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
-use utoipa::openapi::{OpenApi as Document, RefOr};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
+
+use crate::scheduler::SessionPolicy;
 
 /// The most a task may ask for of each limit, on this server.
 pub fn set_maxima(doc: &mut Document, maximum: &AppliedLimits) {
@@ -67,4 +69,62 @@ pub fn split_by_runtime(doc: &mut Document) {
     components
         .schemas
         .insert("TaskRequest".into(), Schema::OneOf(split).into());
+}
+
+/// A session's and its runs' `limits` as `RunLimits`: a task's `Limits`
+/// without `memory_bytes`, which is the session's. The session's own sizes
+/// and times get this server's maxima. Runs after [`set_maxima`].
+pub fn bound_sessions(doc: &mut Document, maximum: &AppliedLimits, sessions: &SessionPolicy) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(limits))) = components.schemas.get("Limits") else {
+        return;
+    };
+    let mut run_limits = limits.clone();
+    run_limits.properties.remove("memory_bytes");
+    run_limits.description = Some(
+        "A session run's limits: a task's, but for `memory_bytes`, which is the session's.".into(),
+    );
+    components
+        .schemas
+        .insert("RunLimits".into(), Schema::Object(run_limits).into());
+    let maxima = [
+        ("memory_bytes", maximum.memory_bytes),
+        ("max_state_bytes", sessions.max_state_bytes),
+        ("idle_timeout", sessions.max_idle_timeout.as_secs()),
+        ("ttl", sessions.max_ttl.as_secs()),
+    ];
+    for name in ["SessionRequest", "RunRequest"] {
+        let Some(RefOr::T(Schema::Object(request))) = components.schemas.get_mut(name) else {
+            continue;
+        };
+        request.properties.insert(
+            "limits".into(),
+            RefOr::Ref(Ref::from_schema_name("RunLimits")),
+        );
+        for (field, most) in maxima {
+            if let Some(RefOr::T(Schema::Object(property))) = request.properties.get_mut(field) {
+                property.maximum = Some((most as usize).into());
+            }
+        }
+    }
+}
+
+/// A `Blob` given as `{"base64": ...}` takes no other field, as the server
+/// reads it (derives cannot close an enum variant's object).
+pub fn close_blob(doc: &mut Document) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::OneOf(blob))) = components.schemas.get_mut("Blob") else {
+        return;
+    };
+    for item in &mut blob.items {
+        if let RefOr::T(Schema::Object(object)) = item {
+            if object.properties.contains_key("base64") {
+                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
 }
