@@ -2,7 +2,9 @@
 //! derives cannot say: see `openapi.rs`.
 
 use sandrun_api::AppliedLimits;
-use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, Object, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
 
 use crate::scheduler::SessionPolicy;
@@ -25,8 +27,13 @@ pub fn set_maxima(doc: &mut Document, maximum: &AppliedLimits) {
         ("host_calls", maximum.host_calls),
         ("host_call_bytes", maximum.host_call_bytes),
     ];
-    for (field, most) in maxima {
-        if let Some(RefOr::T(Schema::Object(property))) = limits.properties.get_mut(field) {
+    set_maximum(limits, &maxima);
+}
+
+/// Each of `object`'s properties named in `maxima` gets that maximum.
+fn set_maximum(object: &mut Object, maxima: &[(&str, u64)]) {
+    for &(field, most) in maxima {
+        if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(field) {
             property.maximum = Some((most as usize).into());
         }
     }
@@ -103,11 +110,7 @@ pub fn bound_sessions(doc: &mut Document, maximum: &AppliedLimits, sessions: &Se
             "limits".into(),
             RefOr::Ref(Ref::from_schema_name("RunLimits")),
         );
-        for (field, most) in maxima {
-            if let Some(RefOr::T(Schema::Object(property))) = request.properties.get_mut(field) {
-                property.maximum = Some((most as usize).into());
-            }
-        }
+        set_maximum(request, &maxima);
     }
 }
 
