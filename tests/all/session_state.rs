@@ -93,6 +93,36 @@ fn variables_imports_arrays_and_tmp_files_persist() {
     assert_eq!(SessionState::from_bytes(&state).unwrap().runs(), 2);
 }
 
+/// Every page a run writes is kept, wherever it is and however the pages
+/// were touched (written once, rewritten with what they held, freed and
+/// reused, grown past the snapshot's memory), run after run: a page left
+/// out would change the digests, or break the interpreter.
+#[test]
+fn every_written_page_is_kept_run_after_run() {
+    let mut state = session(&[
+        "import hashlib, random\n\
+         rng = random.Random(7)\n\
+         big = bytearray(rng.randbytes(24 << 20))\n\
+         digest = hashlib.sha256(big).hexdigest()",
+    ]);
+    for round in 0..3 {
+        let code = format!(
+            "assert hashlib.sha256(big).hexdigest() == digest\n\
+             for i in range({round}, len(big), 4096 * 7):\n    big[i] = (big[i] + 1) % 256\n\
+             same = bytes(big[:4096 * 64])\n\
+             big[:4096 * 64] = same\n\
+             scratch = [bytes(1000) for _ in range(2000)]\n\
+             del scratch\n\
+             digest = hashlib.sha256(big).hexdigest()"
+        );
+        state = session_from(&state, &code);
+    }
+    assert_eq!(
+        value(&state, "hashlib.sha256(big).hexdigest() == digest, len(big)").as_deref(),
+        Some("(True, 25165824)")
+    );
+}
+
 #[test]
 fn a_trailing_expression_is_shown_as_the_repl_shows_it() {
     let state = session(&["items = ['a', 'b']"]);

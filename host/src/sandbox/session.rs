@@ -19,6 +19,7 @@
 mod memory;
 mod run;
 mod tmp_files;
+mod written_pages;
 
 use std::time::Duration;
 
@@ -161,7 +162,9 @@ impl Capture<'_> {
         instance: &Instance,
     ) -> Result<SessionState, StateError> {
         let memory = guest_memory(store, instance)?;
-        let diff = MemoryDiff::between(self.base, memory.data(&*store));
+        let data = memory.data(&*store);
+        let written = written_pages::written_pages(data);
+        let diff = MemoryDiff::between(self.base, data, written.as_deref());
         let globals: Vec<(String, wasmtime::Global)> = instance
             .exports(&mut *store)
             .filter(|e| e.name().starts_with(GLOBAL_PREFIX))

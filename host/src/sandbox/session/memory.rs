@@ -8,7 +8,7 @@ use super::StateError;
 
 /// The unit of comparison: small enough that a changed variable costs
 /// little, large enough that the page list stays short.
-const PAGE: usize = 4096;
+pub(super) const PAGE: usize = 4096;
 
 /// The pages of a memory that differ from a base image; past the image's
 /// end, the pages that are not zero (memory grows zeroed).
@@ -23,12 +23,17 @@ pub struct MemoryDiff {
 }
 
 impl MemoryDiff {
-    /// What `memory` holds beyond `base`.
-    pub fn between(base: &[u8], memory: &[u8]) -> MemoryDiff {
+    /// What `memory` holds beyond `base`. `written`, when known, says for
+    /// each page whether it may have changed; the others are taken as they
+    /// are in `base` without being read.
+    pub fn between(base: &[u8], memory: &[u8], written: Option<&[bool]>) -> MemoryDiff {
         let zero = [0u8; PAGE];
         let mut pages = Vec::new();
         let mut raw = Vec::new();
         for (index, page) in memory.chunks(PAGE).enumerate() {
+            if written.is_some_and(|written| !written[index]) {
+                continue;
+            }
             let start = index * PAGE;
             let before = base.get(start..(start + page.len()).min(base.len()));
             let same = match before {
