@@ -4,7 +4,8 @@
 //! read the very same types.
 //!
 //! postcard keeps module bytes, stdin and files as raw bytes instead of
-//! JSON arrays of numbers. The API types that lean on JSON (optional fields
+//! JSON arrays of numbers; `serde_bytes` has the large ones (modules, stdin,
+//! output, session states) copied whole rather than byte by byte. The API types that lean on JSON (optional fields
 //! skipped, arbitrary values) ride inside as JSON text, see [`Json`].
 
 use std::collections::{BTreeMap, HashMap};
@@ -63,6 +64,7 @@ pub enum FromWorker {
     Output {
         job: JobId,
         stream: WireStream,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     Log {
@@ -121,6 +123,7 @@ pub enum WireSource {
     /// A module's bytes travel to a worker once; later tasks name it.
     Wasm {
         hash: String,
+        #[serde(with = "serde_bytes")]
         bytes: Option<Vec<u8>>,
     },
 }
@@ -129,6 +132,7 @@ pub enum WireSource {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireTask {
     source: WireSource,
+    #[serde(with = "serde_bytes")]
     stdin: Vec<u8>,
     args: Vec<String>,
     env: BTreeMap<String, String>,
@@ -142,6 +146,7 @@ pub struct WireTask {
 /// A session run's [`SessionInput`] on the wire.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireSession {
+    #[serde(with = "serde_bytes")]
     state: Option<Vec<u8>>,
     max_state_bytes: u64,
 }
@@ -151,8 +156,11 @@ pub struct WireSession {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireResult {
     result: Json<TaskResult>,
+    #[serde(with = "serde_bytes")]
     stdout: Vec<u8>,
+    #[serde(with = "serde_bytes")]
     stderr: Vec<u8>,
+    #[serde(with = "serde_bytes")]
     state: Option<Vec<u8>>,
 }
 

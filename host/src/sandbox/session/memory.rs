@@ -19,6 +19,7 @@ pub struct MemoryDiff {
     /// Indices of the pages kept, ascending.
     pub pages: Vec<u32>,
     /// Their bytes, `PAGE` each, in the same order, LZ4-compressed.
+    #[serde(with = "serde_bytes")]
     pub compressed: Vec<u8>,
 }
 

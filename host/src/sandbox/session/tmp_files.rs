@@ -20,6 +20,7 @@ enum Entry {
 pub struct TmpFiles {
     /// Bytes of the files, uncompressed.
     pub len: u64,
+    #[serde(with = "serde_bytes")]
     pub compressed: Vec<u8>,
 }
 
