@@ -234,6 +234,19 @@ async fn repl_reads_piped_entries_as_pythons_does() {
         SessionStatus::Idle,
         "a given session stays open"
     );
+
+    // A new session takes `session new`'s settings; a given one keeps its own.
+    let set = sandrun_fed(
+        &app,
+        &["repl", "--keep", "--label", "team=x", "--idle-timeout", "2m"],
+        "1\n",
+    )
+    .await;
+    let made = app.session(&announced(&text(&set.stderr))).await;
+    assert_eq!((made.labels["team"].as_str(), made.idle_timeout), ("x", 120));
+    let refused = sandrun_fed(&app, &["repl", "--session", &id, "--label", "a=b"], "1\n").await;
+    assert_eq!(refused.status.code(), Some(125));
+    assert!(text(&refused.stderr).contains("the session flags are for a new one"));
     app.stop().await;
 }
 

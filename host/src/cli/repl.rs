@@ -19,7 +19,7 @@ use self::lines::Lines;
 use super::client::Client;
 use super::interrupt::CtrlC;
 use super::remote::{ServerArgs, runtime};
-use super::session::run_and_watch;
+use super::session::{SettingsArgs, run_and_watch};
 use crate::home::Home;
 
 /// An interactive Python prompt whose state lives in a server's session.
@@ -34,6 +34,9 @@ pub struct ReplArgs {
     /// Keep the new session open on exit, to come back to with --session
     #[arg(long, conflicts_with = "session")]
     keep: bool,
+    /// The new session's settings, as `session new` takes them
+    #[command(flatten, next_help_heading = "New session")]
+    settings: SettingsArgs,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -41,15 +44,17 @@ pub struct ReplArgs {
 pub fn run(home: &Home, args: ReplArgs) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let client = args.server.client();
+    let settings = args.settings.request()?;
     let (session, end_on_exit) = match args.session {
+        Some(_) if settings != SessionRequest::default() => {
+            anyhow::bail!("--session runs in that session, with its settings; the session flags are for a new one")
+        }
         Some(id) => {
             eprintln!("sandrun: session {id}");
             (id, false)
         }
         None => {
-            let id = runtime
-                .block_on(client.open_session(&SessionRequest::default()))?
-                .id;
+            let id = runtime.block_on(client.open_session(&settings))?.id;
             match args.keep {
                 true => eprintln!("sandrun: session {id}, kept on exit"),
                 false => eprintln!("sandrun: session {id}, deleted on exit (--keep keeps it)"),

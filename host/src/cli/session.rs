@@ -44,6 +44,15 @@ pub enum SessionCommand {
 #[derive(Debug, Args)]
 pub struct NewArgs {
     #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// A new session's settings, as `session new` and `repl` take them.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    #[command(flatten)]
     given: GivenArgs,
     /// Memory of the session's interpreter, kept from run to run, e.g. 512MiB
     #[arg(long, value_name = "SIZE")]
@@ -67,8 +76,24 @@ pub struct NewArgs {
     /// Key-value namespace for the runs' `kv` host calls
     #[arg(long, value_name = "NAME")]
     kv_namespace: Option<String>,
-    #[command(flatten)]
-    server: ServerArgs,
+}
+
+impl SettingsArgs {
+    /// The session request these flags make.
+    pub fn request(&self) -> anyhow::Result<SessionRequest> {
+        Ok(SessionRequest {
+            runtime: Runtime::Python,
+            env: self.given.env(),
+            files: self.given.blobs()?,
+            kv_namespace: self.kv_namespace.clone(),
+            labels: self.label.iter().cloned().collect(),
+            limits: self.limits.limits(),
+            memory_bytes: self.memory.map(|b| b.as_u64()),
+            max_state_bytes: self.max_state_bytes.map(|b| b.as_u64()),
+            idle_timeout: self.idle_timeout,
+            ttl: self.ttl,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -104,7 +129,11 @@ fn parse_seconds(s: &str) -> Result<u64, String> {
 pub fn run(command: SessionCommand) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         match command {
-            SessionCommand::New(args) => new(&args.server.client(), *args).await,
+            SessionCommand::New(args) => {
+                let request = args.settings.request()?;
+                println!("{}", args.server.client().open_session(&request).await?.id);
+                Ok(ExitCode::SUCCESS)
+            }
             SessionCommand::Run(args) => run_code(&args.server.client(), *args).await,
             SessionCommand::List(list) => {
                 let page = list.server.client().sessions(&list.query()).await?;
@@ -142,23 +171,6 @@ pub fn run(command: SessionCommand) -> anyhow::Result<ExitCode> {
             }
         }
     })
-}
-
-async fn new(client: &Client, args: NewArgs) -> anyhow::Result<ExitCode> {
-    let request = SessionRequest {
-        runtime: Runtime::Python,
-        env: args.given.env(),
-        files: args.given.blobs()?,
-        kv_namespace: args.kv_namespace,
-        labels: args.label.into_iter().collect(),
-        limits: args.limits.limits(),
-        memory_bytes: args.memory.map(|b| b.as_u64()),
-        max_state_bytes: args.max_state_bytes.map(|b| b.as_u64()),
-        idle_timeout: args.idle_timeout,
-        ttl: args.ttl,
-    };
-    println!("{}", client.open_session(&request).await?.id);
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_code(client: &Client, args: RunArgs) -> anyhow::Result<ExitCode> {
