@@ -38,11 +38,11 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
 pub use host_call::hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
+pub use run::execute::Ran;
 pub use run::limits::{LimitError, LimitField, LimitPolicy};
 pub use run::stop::CancelHandle;
 pub use run::task::{SessionInput, Source, Task, WasmModule};
 pub use run::task_thread;
-pub use run::execute::Ran;
 pub use session::{SessionState, StateError};
 
 use crate::home::Home;

@@ -93,7 +93,10 @@ pub fn router(state: AppState) -> Router {
             "/sessions/{id}",
             get(sessions::get).delete(sessions::delete),
         )
-        .route("/sessions/{id}/runs", post(sessions::run).get(sessions::runs))
+        .route(
+            "/sessions/{id}/runs",
+            post(sessions::run).get(sessions::runs),
+        )
         .route("/sessions/{id}/fork", post(sessions::fork))
         .route("/sessions/{id}/restart", post(sessions::restart))
         .route(

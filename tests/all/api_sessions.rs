@@ -110,12 +110,19 @@ async fn state_is_kept_from_run_to_run(app: &TestApp) {
     assert!(!result.rolled_back);
 
     let second = app
-        .session_run(&session.id, "x += 1\n(x, int(np.sum(a * 2)), open('/tmp/note').read())")
+        .session_run(
+            &session.id,
+            "x += 1\n(x, int(np.sum(a * 2)), open('/tmp/note').read())",
+        )
         .await;
     assert_eq!(second.session_run, Some(2));
     let result = second.result.unwrap();
     assert_eq!(result.value.as_deref(), Some("(42, 20, 'kept')"));
-    assert_eq!(result.stdout.to_string_lossy(), "", "a value is not printed");
+    assert_eq!(
+        result.stdout.to_string_lossy(),
+        "",
+        "a value is not printed"
+    );
 
     let after = app.session(&session.id).await;
     assert_eq!(after.status, SessionStatus::Idle);
@@ -154,7 +161,10 @@ async fn an_exception_keeps_the_state_and_a_limit_or_cancel_rolls_back() {
     let result = raised.result.unwrap();
     assert_eq!(result.outcome, Outcome::Exited);
     assert!(result.stderr.to_string_lossy().contains("ValueError: boom"));
-    assert!(!result.rolled_back, "an exception keeps what the run reached");
+    assert!(
+        !result.rolled_back,
+        "an exception keeps what the run reached"
+    );
     assert_eq!(app.session_value(&id, "x").await, "1");
 
     let timed_out = app
@@ -257,15 +267,20 @@ async fn a_fork_is_independent_both_ways_and_restart_forgets() {
     assert_eq!(child.labels["k"], "v");
     assert_eq!(child.state_bytes, app.session(&parent.id).await.state_bytes);
 
-    app.session_run(&child.id, "x.append('child')\nopen('/tmp/f', 'w').write('c')")
-        .await;
+    app.session_run(
+        &child.id,
+        "x.append('child')\nopen('/tmp/f', 'w').write('c')",
+    )
+    .await;
     app.session_run(&parent.id, "x.append('parent')").await;
     assert_eq!(
-        app.session_value(&child.id, "x, open('/tmp/f').read()").await,
+        app.session_value(&child.id, "x, open('/tmp/f').read()")
+            .await,
         "([1, 'child'], 'c')"
     );
     assert_eq!(
-        app.session_value(&parent.id, "x, open('/tmp/f').read()").await,
+        app.session_value(&parent.id, "x, open('/tmp/f').read()")
+            .await,
         "([1, 'parent'], 'p')"
     );
 
@@ -276,8 +291,11 @@ async fn a_fork_is_independent_both_ways_and_restart_forgets() {
     let restarted: Session = response.json().await.unwrap();
     assert_eq!(restarted.state_bytes, 0);
     assert_eq!(
-        app.session_value(&parent.id, "'x' in globals(), __import__('os').path.exists('/tmp/f')")
-            .await,
+        app.session_value(
+            &parent.id,
+            "'x' in globals(), __import__('os').path.exists('/tmp/f')"
+        )
+        .await,
         "(False, False)"
     );
     assert_eq!(app.session_value(&child.id, "x").await, "[1, 'child']");
@@ -292,18 +310,20 @@ async fn one_session_sees_nothing_of_another() {
     app.session_run(&mine, "secret = 1\nopen('/tmp/secret', 'w').write('mine')")
         .await;
     assert_eq!(
-        app.session_value(&theirs, "'secret' in globals(), __import__('os').listdir('/tmp')")
-            .await,
+        app.session_value(
+            &theirs,
+            "'secret' in globals(), __import__('os').listdir('/tmp')"
+        )
+        .await,
         "(False, [])"
     );
     // A plain task is no session's either.
     let task = app
-        .run(crate::app::python("import os\nprint(os.listdir('/tmp'), 'secret' in globals())"))
+        .run(crate::app::python(
+            "import os\nprint(os.listdir('/tmp'), 'secret' in globals())",
+        ))
         .await;
-    assert_eq!(
-        task.result.unwrap().stdout.to_string_lossy(),
-        "[] False\n"
-    );
+    assert_eq!(task.result.unwrap().stdout.to_string_lossy(), "[] False\n");
     app.stop().await;
 }
 
@@ -313,7 +333,10 @@ async fn deleting_a_session_stops_its_run_and_forgets_it() {
     let id = app.open_session(json!({})).await.id;
     app.session_run(&id, "x = 1").await;
     let response = app
-        .post(&format!("/v1/sessions/{id}/runs"), &json!({ "code": "while True: pass" }))
+        .post(
+            &format!("/v1/sessions/{id}/runs"),
+            &json!({ "code": "while True: pass" }),
+        )
         .await;
     let running: Task = response.json().await.unwrap();
     app.until_status(&running.id, TaskStatus::Running).await;
@@ -332,7 +355,11 @@ async fn deleting_a_session_stops_its_run_and_forgets_it() {
     assert_eq!(stopped.status, TaskStatus::Cancelled, "{stopped:?}");
 
     let run = app.task(&running.id).await;
-    assert_eq!(run.session_id.as_deref(), Some(id.as_str()), "its runs stay");
+    assert_eq!(
+        run.session_id.as_deref(),
+        Some(id.as_str()),
+        "its runs stay"
+    );
 
     for id in [id.as_str(), "nope"] {
         for response in [
@@ -340,8 +367,10 @@ async fn deleting_a_session_stops_its_run_and_forgets_it() {
             app.get(&format!("/v1/sessions/{id}/runs")).await,
             app.post(&format!("/v1/sessions/{id}/runs"), &json!({ "code": "1" }))
                 .await,
-            app.post(&format!("/v1/sessions/{id}/fork"), &json!({})).await,
-            app.post(&format!("/v1/sessions/{id}/restart"), &json!({})).await,
+            app.post(&format!("/v1/sessions/{id}/fork"), &json!({}))
+                .await,
+            app.post(&format!("/v1/sessions/{id}/restart"), &json!({}))
+                .await,
             app.http
                 .delete(app.url(&format!("/v1/sessions/{id}")))
                 .send()
@@ -368,14 +397,19 @@ async fn idle_and_expired_sessions_end_and_lose_their_state() {
     assert_eq!(ended.end_reason.as_deref(), Some("idle"));
     assert_eq!(ended.state_bytes, 0);
     let refused = app
-        .post(&format!("/v1/sessions/{idle}/runs"), &json!({ "code": "x" }))
+        .post(
+            &format!("/v1/sessions/{idle}/runs"),
+            &json!({ "code": "x" }),
+        )
         .await;
     let gone = problem(refused, 410).await;
     assert!(gone.kind.ends_with("gone"), "{gone:?}");
     assert!(gone.detail.contains("(idle)"), "{gone:?}");
     for response in [
-        app.post(&format!("/v1/sessions/{idle}/fork"), &json!({})).await,
-        app.post(&format!("/v1/sessions/{idle}/restart"), &json!({})).await,
+        app.post(&format!("/v1/sessions/{idle}/fork"), &json!({}))
+            .await,
+        app.post(&format!("/v1/sessions/{idle}/restart"), &json!({}))
+            .await,
     ] {
         problem(response, 410).await;
     }
@@ -383,7 +417,10 @@ async fn idle_and_expired_sessions_end_and_lose_their_state() {
     let mut runs = 0;
     while app.session(&short).await.status != SessionStatus::Ended {
         let response = app
-            .post(&format!("/v1/sessions/{short}/runs?wait=10"), &json!({ "code": "x += 1" }))
+            .post(
+                &format!("/v1/sessions/{short}/runs?wait=10"),
+                &json!({ "code": "x += 1" }),
+            )
             .await;
         if response.status() == 410 {
             break;
@@ -440,7 +477,10 @@ async fn the_state_cap_rolls_back_a_run_that_would_exceed_it() {
     let result = run.result.unwrap();
     assert_eq!(result.outcome, Outcome::StateExceeded, "{result:?}");
     assert!(result.rolled_back);
-    assert_eq!(app.session_value(&id, "x, 'big' in globals()").await, "(1, False)");
+    assert_eq!(
+        app.session_value(&id, "x, 'big' in globals()").await,
+        "(1, False)"
+    );
     app.stop().await;
 }
 
@@ -463,12 +503,7 @@ async fn sessions_are_listed_and_bad_settings_are_400_problems() {
         .unwrap();
     assert_eq!(page.sessions.len(), 1);
     assert_eq!(page.sessions[0].id, a.id);
-    let page: SessionPage = app
-        .get("/v1/sessions?limit=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: SessionPage = app.get("/v1/sessions?limit=1").await.json().await.unwrap();
     let next: SessionPage = app
         .get(&format!(
             "/v1/sessions?limit=1&cursor={}",
@@ -490,17 +525,27 @@ async fn sessions_are_listed_and_bad_settings_are_400_problems() {
         .unwrap();
     for (body, field) in [
         (json!({ "runtime": "wasm" }), "runtime"),
-        (json!({ "limits": { "memory_bytes": 1 << 30 } }), "limits.memory_bytes"),
+        (
+            json!({ "limits": { "memory_bytes": 1 << 30 } }),
+            "limits.memory_bytes",
+        ),
         (json!({ "memory_bytes": 1u64 << 50 }), "memory_bytes"),
         (json!({ "idle_timeout": 0 }), "idle_timeout"),
         (json!({ "ttl": 10u64 << 30 }), "ttl"),
         (json!({ "max_state_bytes": 2u64 << 40 }), "max_state_bytes"),
-        (json!({ "limits": { "timeout_ms": 0 } }), "limits.timeout_ms"),
+        (
+            json!({ "limits": { "timeout_ms": 0 } }),
+            "limits.timeout_ms",
+        ),
     ] {
         let refused = problem(app.post("/v1/sessions", &body).await, 400).await;
         assert_eq!(refused.field.as_deref(), Some(field), "{body}: {refused:?}");
     }
-    problem(app.post("/v1/sessions", &json!({ "colour": "red" })).await, 400).await;
+    problem(
+        app.post("/v1/sessions", &json!({ "colour": "red" })).await,
+        400,
+    )
+    .await;
     let run = problem(
         app.post(
             &format!("/v1/sessions/{}/runs", a.id),
@@ -512,7 +557,8 @@ async fn sessions_are_listed_and_bad_settings_are_400_problems() {
     .await;
     assert_eq!(run.field.as_deref(), Some("limits.memory_bytes"));
     problem(
-        app.post(&format!("/v1/sessions/{}/runs", a.id), &json!({})).await,
+        app.post(&format!("/v1/sessions/{}/runs", a.id), &json!({}))
+            .await,
         400,
     )
     .await;

@@ -121,10 +121,7 @@ async fn session_new_run_show_list_fork_and_rm() {
     let again = sandrun(&app, &["session", "rm", &id]).await;
     assert_eq!(again.status.code(), Some(125));
     let listed = stdout_of(&sandrun(&app, &["session", "list"]).await);
-    assert!(
-        !listed.contains(&id) && listed.contains(&fork),
-        "{listed}"
-    );
+    assert!(!listed.contains(&id) && listed.contains(&fork), "{listed}");
     assert_eq!(
         run_code(&app, &fork, "x").await,
         "100\n",
@@ -222,7 +219,10 @@ async fn repl_reads_piped_entries_as_pythons_does() {
         "deleted on exit"
     );
     let page: TaskPage = app.get("/v1/tasks?limit=100").await.json().await.unwrap();
-    let runs = page.tasks.iter().filter(|t| t.session_id.as_deref() == Some(&id));
+    let runs = page
+        .tasks
+        .iter()
+        .filter(|t| t.session_id.as_deref() == Some(&id));
     assert_eq!(runs.count(), 10, "its runs stay, as tasks");
 
     let kept = sandrun_fed(&app, &["repl", "--keep"], "k = 3\n").await;
@@ -238,12 +238,22 @@ async fn repl_reads_piped_entries_as_pythons_does() {
     // A new session takes `session new`'s settings; a given one keeps its own.
     let set = sandrun_fed(
         &app,
-        &["repl", "--keep", "--label", "team=x", "--idle-timeout", "2m"],
+        &[
+            "repl",
+            "--keep",
+            "--label",
+            "team=x",
+            "--idle-timeout",
+            "2m",
+        ],
         "1\n",
     )
     .await;
     let made = app.session(&announced(&text(&set.stderr))).await;
-    assert_eq!((made.labels["team"].as_str(), made.idle_timeout), ("x", 120));
+    assert_eq!(
+        (made.labels["team"].as_str(), made.idle_timeout),
+        ("x", 120)
+    );
     let refused = sandrun_fed(&app, &["repl", "--session", &id, "--label", "a=b"], "1\n").await;
     assert_eq!(refused.status.code(), Some(125));
     assert!(text(&refused.stderr).contains("the session flags are for a new one"));

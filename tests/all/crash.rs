@@ -142,7 +142,13 @@ async fn kill_9_between_session_runs_keeps_every_variable() {
     let (mut server, address) = start_server(&url, &[]);
     let http = reqwest::Client::new();
     let id = open_session_at(&http, &address, &json!({})).await.id;
-    run_at(&http, &address, &id, "x = 41\nopen('/tmp/kept', 'w').write('yes')").await;
+    run_at(
+        &http,
+        &address,
+        &id,
+        "x = 41\nopen('/tmp/kept', 'w').write('yes')",
+    )
+    .await;
     server.kill().unwrap();
     server.wait().unwrap();
 

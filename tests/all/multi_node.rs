@@ -391,7 +391,14 @@ async fn a_session_run_on_a_killed_node_runs_again_elsewhere_from_the_state_befo
 
     let survivor = Node::start(&schema, &lease);
     let ended = until(&http, &survivor, &run.id, |t| t.status.is_terminal()).await;
-    assert_eq!((ended.status, ended.attempt), (TaskStatus::Succeeded, 2), "{ended:?}");
+    assert_eq!(
+        (ended.status, ended.attempt),
+        (TaskStatus::Succeeded, 2),
+        "{ended:?}"
+    );
     assert_eq!(ended.result.unwrap().value.as_deref(), Some("[1, 2]"));
-    assert_eq!(value_at(&http, &survivor.address, &id, "seen").await, "[1, 2]");
+    assert_eq!(
+        value_at(&http, &survivor.address, &id, "seen").await,
+        "[1, 2]"
+    );
 }

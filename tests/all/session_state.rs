@@ -99,12 +99,10 @@ fn variables_imports_arrays_and_tmp_files_persist() {
 /// out would change the digests, or break the interpreter.
 #[test]
 fn every_written_page_is_kept_run_after_run() {
-    let mut state = session(&[
-        "import hashlib, random\n\
+    let mut state = session(&["import hashlib, random\n\
          rng = random.Random(7)\n\
          big = bytearray(rng.randbytes(24 << 20))\n\
-         digest = hashlib.sha256(big).hexdigest()",
-    ]);
+         digest = hashlib.sha256(big).hexdigest()"]);
     for round in 0..3 {
         let code = format!(
             "assert hashlib.sha256(big).hexdigest() == digest\n\
@@ -118,7 +116,11 @@ fn every_written_page_is_kept_run_after_run() {
         state = session_from(&state, &code);
     }
     assert_eq!(
-        value(&state, "hashlib.sha256(big).hexdigest() == digest, len(big)").as_deref(),
+        value(
+            &state,
+            "hashlib.sha256(big).hexdigest() == digest, len(big)"
+        )
+        .as_deref(),
         Some("(True, 25165824)")
     );
 }
@@ -163,7 +165,10 @@ fn an_exception_is_a_result_and_keeps_the_state_reached() {
     );
     let exit = turn(Some(&state), "import sys\nx = 5\nsys.exit(3)");
     assert_eq!(exit.result.exit_code, Some(3));
-    assert_eq!(value(&exit.state.unwrap().into(), "x").as_deref(), Some("5"));
+    assert_eq!(
+        value(&exit.state.unwrap().into(), "x").as_deref(),
+        Some("5")
+    );
 }
 
 #[test]
@@ -339,7 +344,12 @@ fn one_session_sees_nothing_of_another() {
 fn a_corrupt_state_is_refused() {
     let state = session(&["x = 1"]);
     let half = State::from(&state[..state.len() / 2]);
-    let refused = try_turn(Some(&half), Task::python("x"), MAX_STATE, &CancelHandle::new());
+    let refused = try_turn(
+        Some(&half),
+        Task::python("x"),
+        MAX_STATE,
+        &CancelHandle::new(),
+    );
     assert!(refused.is_err(), "a corrupt state is refused");
     let wasm = Task::wasm(std::fs::read(sandrun_test_guests::ECHO).unwrap());
     let refused = try_turn(None, wasm, MAX_STATE, &CancelHandle::new());

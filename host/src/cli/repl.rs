@@ -47,7 +47,9 @@ pub fn run(home: &Home, args: ReplArgs) -> anyhow::Result<ExitCode> {
     let settings = args.settings.request()?;
     let (session, end_on_exit) = match args.session {
         Some(_) if settings != SessionRequest::default() => {
-            anyhow::bail!("--session runs in that session, with its settings; the session flags are for a new one")
+            anyhow::bail!(
+                "--session runs in that session, with its settings; the session flags are for a new one"
+            )
         }
         Some(id) => {
             eprintln!("sandrun: session {id}");

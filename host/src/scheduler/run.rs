@@ -75,11 +75,14 @@ impl Scheduler {
                     fuel = result.fuel_used,
                     "ran"
                 );
-                let session = claimed.session_id.as_deref().map(|session_id| SessionWrite {
-                    session_id,
-                    generation,
-                    state: ran.state.as_deref(),
-                });
+                let session = claimed
+                    .session_id
+                    .as_deref()
+                    .map(|session_id| SessionWrite {
+                        session_id,
+                        generation,
+                        state: ran.state.as_deref(),
+                    });
                 let end = RunEnd {
                     status: status_for(&result),
                     result: Some(&result),

@@ -48,7 +48,10 @@ pub(super) fn respond(task: Task) -> impl IntoResponse {
     (status, Json(task))
 }
 
-pub(super) fn wait_seconds(state: &AppState, wait: Option<f64>) -> Result<Option<Duration>, ApiError> {
+pub(super) fn wait_seconds(
+    state: &AppState,
+    wait: Option<f64>,
+) -> Result<Option<Duration>, ApiError> {
     match wait {
         None => Ok(None),
         Some(w) if !(w.is_finite() && w >= 0.0) => Err(RequestError {

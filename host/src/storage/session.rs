@@ -8,9 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sandrun_api::{Session, SessionRequest, SessionStatus};
 
+use super::StorageError;
 use super::record::rfc3339;
 use super::sql::Sql;
-use super::StorageError;
 
 /// A session about to be opened; `settings` has its defaults applied.
 #[derive(Debug, Clone)]
@@ -280,10 +280,7 @@ pub trait SessionStore: Send + Sync {
     /// runs are cancelled, a running one is asked to stop (its runs stay,
     /// as tasks). Answers the session as it was, ended, and the runs it
     /// touched.
-    async fn delete_session(
-        &self,
-        id: &str,
-    ) -> Result<(SessionChange, Vec<String>), StorageError>;
+    async fn delete_session(&self, id: &str) -> Result<(SessionChange, Vec<String>), StorageError>;
     /// End every session idle past its timeout or past its lifetime at
     /// `now`; the ids ended.
     async fn end_expired_sessions(&self, now: i64) -> Result<Vec<String>, StorageError>;
@@ -291,4 +288,3 @@ pub trait SessionStore: Send + Sync {
     /// their labels; how many. Their runs are tasks, pruned as tasks are.
     async fn prune_sessions(&self, ended_before: i64, batch: u32) -> Result<u64, StorageError>;
 }
-

@@ -16,10 +16,10 @@ use sandrun_api::{ModuleInfo, TaskEvent, TaskStatus};
 
 use super::node::NodeRecord;
 use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
-use super::sql::{Param, Sql};
 use super::session::{
     EndReason, NewSession, RunState, SESSION_COLUMNS, SessionFilter, SessionRecord, SessionRow,
 };
+use super::sql::{Param, Sql};
 use super::{Claimed, NameOutcome, NewTask, Renewed, RunEnd, StorageError, now_ms};
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -852,7 +852,9 @@ where
         conn: &mut Self::Connection,
         filter: &SessionFilter,
     ) -> Result<Vec<SessionRecord>> {
-        let mut q = Sql::new(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE 1 = 1"));
+        let mut q = Sql::new(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE 1 = 1"
+        ));
         filter.push_conditions(&mut q);
         let rows: Vec<SessionRow> = bound(sqlx::query_as(&q.text), q.params)
             .fetch_all(&mut *conn)

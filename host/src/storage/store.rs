@@ -96,7 +96,9 @@ impl<D: Dialect> Store<D> {
             }
             TaskStatus::Running => {
                 D::Db::request_cancel(conn, id).await?;
-                self.dialect.hint(conn, &Hint::Cancel(id.to_owned())).await?;
+                self.dialect
+                    .hint(conn, &Hint::Cancel(id.to_owned()))
+                    .await?;
                 Cancelled::Requested(record)
             }
             _ => Cancelled::AlreadyEnded(record),

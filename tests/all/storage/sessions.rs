@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sandrun::storage::{
-    Cancelled, NewSession, NewTask, RunEnd, SessionChange, SessionFilter, SessionWrite,
-    Storage, StorageError, now_ms,
+    Cancelled, NewSession, NewTask, RunEnd, SessionChange, SessionFilter, SessionWrite, Storage,
+    StorageError, now_ms,
 };
 use sandrun_api::{SessionRequest, SessionStatus, TaskStatus};
 
@@ -124,8 +124,14 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
         None,
         "no state before the first run"
     );
-    storage.insert_tasks(vec![run_of("s1", "r1")]).await.unwrap();
-    storage.claim("n", 1, Duration::from_millis(1)).await.unwrap();
+    storage
+        .insert_tasks(vec![run_of("s1", "r1")])
+        .await
+        .unwrap();
+    storage
+        .claim("n", 1, Duration::from_millis(1))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     storage.reclaim_expired().await.unwrap();
     storage.claim("m", 1, LEASE).await.unwrap();
@@ -155,14 +161,20 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
     assert_eq!(record.status(), SessionStatus::Idle);
 
     // A rolled-back run leaves the state as it was.
-    storage.insert_tasks(vec![run_of("s1", "r2")]).await.unwrap();
+    storage
+        .insert_tasks(vec![run_of("s1", "r2")])
+        .await
+        .unwrap();
     storage.claim("m", 1, LEASE).await.unwrap();
     assert!(finish_run(&storage, ("r2", "m"), "s1", 0, None).await);
     let stored = sessions.run_state("s1").await.unwrap().unwrap();
     assert_eq!(stored.state.as_deref(), Some(&b"kept"[..]));
 
     // A restart while a run goes on: the run keeps nothing.
-    storage.insert_tasks(vec![run_of("s1", "r3")]).await.unwrap();
+    storage
+        .insert_tasks(vec![run_of("s1", "r3")])
+        .await
+        .unwrap();
     storage.claim("m", 1, LEASE).await.unwrap();
     let restarted = sessions.restart_session("s1").await.unwrap();
     assert!(matches!(restarted, SessionChange::Done(ref s) if s.state_bytes == 0));
@@ -174,11 +186,20 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
 async fn deleting_a_session_cancels_its_runs_and_forgets_it(storage: Arc<dyn Storage>) {
     let sessions = storage.sessions();
     sessions.create_session(&new_session("s1")).await.unwrap();
-    storage.insert_tasks(vec![run_of("s1", "r1")]).await.unwrap();
+    storage
+        .insert_tasks(vec![run_of("s1", "r1")])
+        .await
+        .unwrap();
     storage.claim("n", 1, LEASE).await.unwrap();
     assert!(finish_run(&storage, ("r1", "n"), "s1", 0, Some(b"state")).await);
-    storage.insert_tasks(vec![run_of("s1", "r2")]).await.unwrap();
-    storage.insert_tasks(vec![run_of("s1", "r3")]).await.unwrap();
+    storage
+        .insert_tasks(vec![run_of("s1", "r2")])
+        .await
+        .unwrap();
+    storage
+        .insert_tasks(vec![run_of("s1", "r3")])
+        .await
+        .unwrap();
     storage.claim("n", 10, LEASE).await.unwrap();
 
     let (change, runs) = sessions.delete_session("s1").await.unwrap();
@@ -194,12 +215,22 @@ async fn deleting_a_session_cancels_its_runs_and_forgets_it(storage: Arc<dyn Sto
     let r2 = storage.task("r2").await.unwrap().unwrap();
     assert!(r2.cancel_requested, "the running run is asked to stop");
     let r3 = storage.task("r3").await.unwrap().unwrap();
-    assert_eq!(r3.status, TaskStatus::Cancelled, "the queued run is cancelled");
+    assert_eq!(
+        r3.status,
+        TaskStatus::Cancelled,
+        "the queued run is cancelled"
+    );
     // The run that was stopped ends, and stores nothing.
     assert!(finish_run(&storage, ("r2", "n"), "s1", 0, Some(b"late")).await);
     assert!(sessions.session("s1").await.unwrap().is_none());
     assert_eq!(
-        storage.task("r2").await.unwrap().unwrap().session_id.as_deref(),
+        storage
+            .task("r2")
+            .await
+            .unwrap()
+            .unwrap()
+            .session_id
+            .as_deref(),
         Some("s1"),
         "its runs stay, as tasks"
     );
@@ -240,7 +271,10 @@ async fn a_fork_copies_the_state_and_shares_nothing(storage: Arc<dyn Storage>) {
     };
     assert_eq!(child.forked_from.as_deref(), Some("p"));
     assert_eq!((child.runs, child.state_bytes), (0, 6));
-    assert_eq!(child.settings.labels.get("agent").map(String::as_str), Some("a"));
+    assert_eq!(
+        child.settings.labels.get("agent").map(String::as_str),
+        Some("a")
+    );
     let copied = sessions.run_state("c").await.unwrap().unwrap();
     assert_eq!(copied.state.as_deref(), Some(&b"parent"[..]));
 
@@ -253,7 +287,15 @@ async fn a_fork_copies_the_state_and_shares_nothing(storage: Arc<dyn Storage>) {
     assert!(finish_run(&storage, ("r2", "n"), "p", 0, Some(b"parent 2")).await);
     let state = |id: &'static str| {
         let sessions = storage.sessions();
-        async move { sessions.run_state(id).await.unwrap().unwrap().state.unwrap() }
+        async move {
+            sessions
+                .run_state(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .unwrap()
+        }
     };
     assert_eq!(state("p").await, b"parent 2");
     assert_eq!(state("c").await, b"child");
@@ -274,15 +316,25 @@ async fn idle_and_expired_sessions_end_and_are_pruned_later(storage: Arc<dyn Sto
     let mut busy = new_session("busy");
     busy.settings.idle_timeout = Some(1);
     sessions.create_session(&busy).await.unwrap();
-    storage.insert_tasks(vec![run_of("busy", "b1")]).await.unwrap();
-    sessions.create_session(&new_session("fresh")).await.unwrap();
+    storage
+        .insert_tasks(vec![run_of("busy", "b1")])
+        .await
+        .unwrap();
+    sessions
+        .create_session(&new_session("fresh"))
+        .await
+        .unwrap();
 
     let later = now + 1500;
     let record = sessions.session("idle").await.unwrap().unwrap();
     assert!(record.takes_runs(now) && !record.takes_runs(later));
     let mut ended = sessions.end_expired_sessions(later).await.unwrap();
     ended.sort();
-    assert_eq!(ended, ["idle", "short"], "a session with a run pending is not idle");
+    assert_eq!(
+        ended,
+        ["idle", "short"],
+        "a session with a run pending is not idle"
+    );
     let reason = |id: &'static str| {
         let sessions = storage.sessions();
         async move { sessions.session(id).await.unwrap().unwrap().end_reason }
@@ -291,7 +343,13 @@ async fn idle_and_expired_sessions_end_and_are_pruned_later(storage: Arc<dyn Sto
     assert_eq!(reason("short").await.as_deref(), Some("expired"));
     assert_eq!(reason("busy").await, None);
     assert_eq!(sessions.open_sessions().await.unwrap(), 2);
-    assert!(sessions.end_expired_sessions(later).await.unwrap().is_empty());
+    assert!(
+        sessions
+            .end_expired_sessions(later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Past retention, ended sessions go; open ones stay.
     assert_eq!(sessions.prune_sessions(later, 10).await.unwrap(), 0);
@@ -314,7 +372,10 @@ async fn sessions_list_by_status_and_label(storage: Arc<dyn Storage>) {
         sessions.create_session(&new).await.unwrap();
     }
     storage.insert_tasks(vec![run_of("s2", "r")]).await.unwrap();
-    let ended = sessions.end_expired_sessions(now_ms() + 1500).await.unwrap();
+    let ended = sessions
+        .end_expired_sessions(now_ms() + 1500)
+        .await
+        .unwrap();
     assert_eq!(ended, ["s3"]);
     let list = |filter: SessionFilter| {
         let sessions = storage.sessions();

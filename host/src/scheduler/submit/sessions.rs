@@ -46,7 +46,10 @@ impl Submitter {
     }
 
     /// Open a session: its settings checked, its defaults filled in.
-    pub async fn open_session(&self, request: SessionRequest) -> Result<SessionRecord, SubmitError> {
+    pub async fn open_session(
+        &self,
+        request: SessionRequest,
+    ) -> Result<SessionRecord, SubmitError> {
         let settings = self.session_settings(request)?;
         self.room_for_session().await?;
         let new = NewSession {
@@ -54,7 +57,12 @@ impl Submitter {
             settings,
             created_at: now_ms(),
         };
-        Ok(self.scheduler.storage.sessions().create_session(&new).await?)
+        Ok(self
+            .scheduler
+            .storage
+            .sessions()
+            .create_session(&new)
+            .await?)
     }
 
     /// A new session from a copy of session `id`'s settings and state.
@@ -65,7 +73,13 @@ impl Submitter {
             settings: SessionRequest::default(),
             created_at: now_ms(),
         };
-        match self.scheduler.storage.sessions().fork_session(id, &new).await? {
+        match self
+            .scheduler
+            .storage
+            .sessions()
+            .fork_session(id, &new)
+            .await?
+        {
             SessionChange::Done(forked) => Ok(forked),
             SessionChange::Ended(ended) => Err(SubmitError::SessionEnded(ended.gone())),
             SessionChange::NotFound => Err(SubmitError::SessionNotFound(id.to_owned())),
@@ -109,7 +123,11 @@ impl Submitter {
     fn session_settings(&self, mut request: SessionRequest) -> Result<SessionRequest, SubmitError> {
         let policy = self.policy.sessions;
         if request.runtime != Runtime::Python {
-            return Err(bad("runtime", "sessions keep Python's state; `wasm` tasks have none").into());
+            return Err(bad(
+                "runtime",
+                "sessions keep Python's state; `wasm` tasks have none",
+            )
+            .into());
         }
         if request.limits.memory_bytes.is_some() {
             return Err(bad(
@@ -131,7 +149,10 @@ impl Submitter {
         let seconds = |field: &str, value: Option<u64>, default: Duration, max: Duration| {
             let value = value.unwrap_or(default.as_secs());
             if value == 0 || value > max.as_secs() {
-                return Err(bad(field, format!("must be from 1 to {} seconds", max.as_secs())));
+                return Err(bad(
+                    field,
+                    format!("must be from 1 to {} seconds", max.as_secs()),
+                ));
             }
             Ok(Some(value))
         };

@@ -126,7 +126,8 @@ pub fn close_blob(doc: &mut Document) {
     for item in &mut blob.items {
         if let RefOr::T(Schema::Object(object)) = item {
             if object.properties.contains_key("base64") {
-                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
             }
         }
     }

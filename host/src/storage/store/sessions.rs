@@ -99,10 +99,7 @@ impl<D: Dialect> SessionStore for Store<D> {
         Ok(SessionChange::Done(session))
     }
 
-    async fn delete_session(
-        &self,
-        id: &str,
-    ) -> Result<(SessionChange, Vec<String>), StorageError> {
+    async fn delete_session(&self, id: &str) -> Result<(SessionChange, Vec<String>), StorageError> {
         let mut tx = self.begin().await?;
         if !D::Db::lock_row(&mut tx, D::LOCK_SESSION, id).await? {
             return Ok((SessionChange::NotFound, Vec::new()));
