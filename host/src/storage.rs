@@ -18,6 +18,7 @@
 mod dialect;
 mod error;
 mod guest;
+mod labels;
 mod node;
 mod postgres;
 mod record;

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use super::extract::{Body, Json, Path, Query};
 use super::{ApiError, AppState};
 use crate::storage::NameOutcome;
-use crate::task_request::{RequestError, is_name, is_sha256_hex};
+use crate::task_request::{is_name, is_sha256_hex};
 
 const MAX_MODULE_NAME: usize = 64;
 
@@ -26,14 +26,6 @@ pub struct NameQuery {
     /// Semantic version; needs `name`.
     #[param(schema_with = sandrun_api::constraints::module_version)]
     pub version: Option<String>,
-}
-
-fn bad(field: &str, detail: impl Into<String>) -> ApiError {
-    RequestError {
-        field: field.into(),
-        detail: detail.into(),
-    }
-    .into()
 }
 
 /// Upload a wasm32-wasip1 module (the request body is its bytes). It is
@@ -59,7 +51,7 @@ pub async fn upload(
         tokio::task::spawn_blocking(move || sandbox.load_module(&bytes))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| bad("body", e.to_string()))?;
+            .map_err(|e| ApiError::invalid("body", e.to_string()))?;
         state.storage.registry().put_module(&hash, &body).await?;
         StatusCode::CREATED
     };
@@ -83,17 +75,21 @@ fn checked_name(naming: &NameQuery) -> Result<Option<(String, String)>, ApiError
         (None, None) => Ok(None),
         (Some(name), Some(version)) => {
             if !is_name(name, MAX_MODULE_NAME) || is_sha256_hex(name) {
-                return Err(bad(
+                return Err(ApiError::invalid(
                     "name",
                     format!("1 to {MAX_MODULE_NAME} of a-z, A-Z, 0-9, `.`, `_`, `-`"),
                 ));
             }
-            let version = semver::Version::parse(version)
-                .map_err(|e| bad("version", format!("not a semantic version: {e}")))?;
+            let version = semver::Version::parse(version).map_err(|e| {
+                ApiError::invalid("version", format!("not a semantic version: {e}"))
+            })?;
             Ok(Some((name.clone(), version.to_string())))
         }
-        (Some(_), None) => Err(bad("version", "a named module needs a version")),
-        (None, Some(_)) => Err(bad("name", "a version needs a name")),
+        (Some(_), None) => Err(ApiError::invalid(
+            "version",
+            "a named module needs a version",
+        )),
+        (None, Some(_)) => Err(ApiError::invalid("name", "a version needs a name")),
     }
 }
 

@@ -2,23 +2,18 @@
 //! `key=value` label filter, and the cursor to the next page.
 
 use super::ApiError;
-use crate::task_request::RequestError;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
-
-pub fn bad(field: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::from(RequestError {
-        field: field.into(),
-        detail: detail.into(),
-    })
-}
 
 /// The page size asked for, or the default.
 pub fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
     let limit = asked.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(bad("limit", format!("must be from 1 to {MAX_PAGE}")));
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be from 1 to {MAX_PAGE}"),
+        ));
     }
     Ok(limit)
 }
@@ -30,7 +25,7 @@ pub fn label(asked: &Option<String>) -> Result<Option<(String, String)>, ApiErro
         .map(|pair| {
             let (k, v) = pair
                 .split_once('=')
-                .ok_or_else(|| bad("label", "expected key=value"))?;
+                .ok_or_else(|| ApiError::invalid("label", "expected key=value"))?;
             Ok((k.to_owned(), v.to_owned()))
         })
         .transpose()

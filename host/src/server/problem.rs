@@ -209,6 +209,13 @@ impl From<RequestError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A validation problem with `field` at fault.
+    pub fn invalid(field: &str, detail: impl Into<String>) -> ApiError {
+        ApiError::Validation(crate::task_request::bad(field, detail))
+    }
+}
+
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {

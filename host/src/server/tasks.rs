@@ -10,7 +10,6 @@ use utoipa::IntoParams;
 use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState, paging, utc_time};
 use crate::storage::{Cancelled, Deleted, TaskFilter, TaskRecord};
-use crate::task_request::RequestError;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -54,11 +53,10 @@ pub(super) fn wait_seconds(
 ) -> Result<Option<Duration>, ApiError> {
     match wait {
         None => Ok(None),
-        Some(w) if !(w.is_finite() && w >= 0.0) => Err(RequestError {
-            field: "wait".into(),
-            detail: "must be a non-negative number of seconds".into(),
-        }
-        .into()),
+        Some(w) if !(w.is_finite() && w >= 0.0) => Err(ApiError::invalid(
+            "wait",
+            "must be a non-negative number of seconds",
+        )),
         // Capped before converting: a `Duration` cannot hold every float.
         Some(w) => Ok(Some(Duration::from_secs_f64(
             w.min(state.limits.max_wait.as_secs_f64()),
@@ -102,7 +100,7 @@ pub(super) fn filter(query: &TaskQuery) -> Result<TaskFilter, ApiError> {
             .as_deref()
             .map(|v| {
                 utc_time::parse_millis(v).ok_or_else(|| {
-                    paging::bad(
+                    ApiError::invalid(
                         field,
                         "expected an RFC 3339 time in UTC from 1970 on, e.g. 2026-01-31T12:00:00Z",
                     )

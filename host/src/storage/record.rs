@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use sandrun_api::{ModuleInfo, Runtime, Task, TaskRequest, TaskResult, TaskStatus};
 
 use super::StorageError;
+use super::labels::{Labelled, push_page};
 use super::sql::Sql;
 
 /// A task row, decoded.
@@ -136,14 +137,8 @@ impl TaskFilter {
         if let Some(runtime) = self.runtime {
             q.push(" AND runtime = ").bind(runtime.name().to_owned());
         }
-        if let Some((key, value)) = &self.label {
-            q.push(
-                " AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = tasks.id AND l.key = ",
-            )
-            .bind(key.clone())
-            .push(" AND l.value = ")
-            .bind(value.clone())
-            .push(")");
+        if let Some(label) = &self.label {
+            Labelled::Task.push_filter(q, label);
         }
         if let Some(session) = &self.session_id {
             q.push(" AND session_id = ").bind(session.clone());
@@ -154,11 +149,7 @@ impl TaskFilter {
         if let Some(before) = self.created_before {
             q.push(" AND created_at < ").bind(before);
         }
-        if let Some(id) = &self.before_id {
-            q.push(" AND id < ").bind(id.clone());
-        }
-        q.push(" ORDER BY id DESC LIMIT ")
-            .bind(i64::from(self.limit));
+        push_page(q, self.before_id.as_ref(), self.limit);
     }
 }
 

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use sandrun_api::{Session, SessionRequest, SessionStatus};
 
 use super::StorageError;
+use super::labels::{Labelled, push_page};
 use super::record::rfc3339;
 use super::sql::Sql;
 
@@ -194,20 +195,10 @@ impl SessionFilter {
                 q.push(&format!(" AND ended_at IS NULL AND NOT {PENDING}"));
             }
         }
-        if let Some((key, value)) = &self.label {
-            q.push(
-                " AND EXISTS (SELECT 1 FROM session_labels l WHERE l.session_id = sessions.id AND l.key = ",
-            )
-            .bind(key.clone())
-            .push(" AND l.value = ")
-            .bind(value.clone())
-            .push(")");
+        if let Some(label) = &self.label {
+            Labelled::Session.push_filter(q, label);
         }
-        if let Some(id) = &self.before_id {
-            q.push(" AND id < ").bind(id.clone());
-        }
-        q.push(" ORDER BY id DESC LIMIT ")
-            .bind(i64::from(self.limit));
+        push_page(q, self.before_id.as_ref(), self.limit);
     }
 }
 

@@ -14,6 +14,7 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
 use sandrun_api::{ModuleInfo, TaskEvent, TaskStatus};
 
+use super::labels::Labelled;
 use super::node::NodeRecord;
 use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
 use super::session::{
@@ -70,9 +71,11 @@ pub trait Statements: Database {
         task: &NewTask,
         session_run: Option<i64>,
     ) -> Result<Option<TaskRecord>>;
+    /// The labels of the task or session `owner`.
     async fn insert_labels(
         conn: &mut Self::Connection,
-        task_id: &str,
+        labelled: Labelled,
+        owner: &str,
         labels: &std::collections::BTreeMap<String, String>,
     ) -> Result<()>;
     async fn task(conn: &mut Self::Connection, lookup: Lookup<'_>) -> Result<Option<TaskRecord>>;
@@ -180,11 +183,6 @@ pub trait Statements: Database {
     // --- sessions ---
 
     async fn insert_session(conn: &mut Self::Connection, new: &NewSession) -> Result<()>;
-    async fn insert_session_labels(
-        conn: &mut Self::Connection,
-        session_id: &str,
-        labels: &std::collections::BTreeMap<String, String>,
-    ) -> Result<()>;
     async fn session(conn: &mut Self::Connection, id: &str) -> Result<Option<SessionRecord>>;
     async fn list_sessions(
         conn: &mut Self::Connection,
@@ -192,8 +190,8 @@ pub trait Statements: Database {
     ) -> Result<Vec<SessionRecord>>;
     async fn open_sessions(conn: &mut Self::Connection) -> Result<u64>;
     async fn run_state(conn: &mut Self::Connection, id: &str) -> Result<Option<RunState>>;
-    /// Count one more run of the session: the new run's number.
-    async fn next_session_run(conn: &mut Self::Connection, id: &str) -> Result<i64>;
+    /// Count one more run of the session.
+    async fn count_session_run(conn: &mut Self::Connection, id: &str) -> Result<()>;
     /// A run of the session ended at `now`: it is not idle from then.
     async fn touch_session(conn: &mut Self::Connection, id: &str, now: i64) -> Result<()>;
     /// Store a run's new state, unless the session ended or was restarted
@@ -352,23 +350,13 @@ where
 
     async fn insert_labels(
         conn: &mut Self::Connection,
-        task_id: &str,
+        labelled: Labelled,
+        owner: &str,
         labels: &std::collections::BTreeMap<String, String>,
     ) -> Result<()> {
-        if labels.is_empty() {
+        let Some(q) = labelled.insert(owner, labels) else {
             return Ok(());
-        }
-        let mut q = Sql::new("INSERT INTO task_labels (task_id, key, value) VALUES ");
-        for (i, (key, value)) in labels.iter().enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" })
-                .bind(task_id.to_owned())
-                .push(", ")
-                .bind(key.clone())
-                .push(", ")
-                .bind(value.clone())
-                .push(")");
-        }
-        q.push(" RETURNING key");
+        };
         let _: Vec<(String,)> = bound(sqlx::query_as(&q.text), q.params)
             .fetch_all(&mut *conn)
             .await?;
@@ -822,22 +810,6 @@ where
         Ok(())
     }
 
-    async fn insert_session_labels(
-        conn: &mut Self::Connection,
-        session_id: &str,
-        labels: &std::collections::BTreeMap<String, String>,
-    ) -> Result<()> {
-        for (key, value) in labels {
-            sqlx::query("INSERT INTO session_labels (session_id, key, value) VALUES ($1, $2, $3)")
-                .bind(session_id.to_owned())
-                .bind(key.clone())
-                .bind(value.clone())
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
-    }
-
     async fn session(conn: &mut Self::Connection, id: &str) -> Result<Option<SessionRecord>> {
         let row: Option<SessionRow> = sqlx::query_as(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
@@ -885,13 +857,12 @@ where
         }))
     }
 
-    async fn next_session_run(conn: &mut Self::Connection, id: &str) -> Result<i64> {
-        let (runs,): (i64,) =
-            sqlx::query_as("UPDATE sessions SET runs = runs + 1 WHERE id = $1 RETURNING runs")
-                .bind(id.to_owned())
-                .fetch_one(&mut *conn)
-                .await?;
-        Ok(runs)
+    async fn count_session_run(conn: &mut Self::Connection, id: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET runs = runs + 1 WHERE id = $1")
+            .bind(id.to_owned())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     }
 
     async fn touch_session(conn: &mut Self::Connection, id: &str, now: i64) -> Result<()> {

@@ -17,6 +17,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
 
 use super::dialect::{Conn, Dialect};
+use super::labels::Labelled;
 use super::node::NodeRecord;
 use super::release::{NODE_STOPPED, Release};
 use super::statements::{Ending, Lookup, Statements};
@@ -206,9 +207,10 @@ impl<D: Dialect> Storage for Store<D> {
             match D::Db::insert_task(&mut tx, task, session_run).await? {
                 Some(record) => {
                     if let Some(session_id) = &task.session_id {
-                        D::Db::next_session_run(&mut tx, session_id).await?;
+                        D::Db::count_session_run(&mut tx, session_id).await?;
                     }
-                    D::Db::insert_labels(&mut tx, &task.id, &task.request.labels).await?;
+                    D::Db::insert_labels(&mut tx, Labelled::Task, &task.id, &task.request.labels)
+                        .await?;
                     D::append_events(&mut tx, &task.id, &task.initial_events()).await?;
                     inserted.push(Inserted::Created(record));
                 }

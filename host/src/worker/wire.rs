@@ -4,9 +4,10 @@
 //! read the very same types.
 //!
 //! postcard keeps module bytes, stdin and files as raw bytes instead of
-//! JSON arrays of numbers; `serde_bytes` has the large ones (modules, stdin,
-//! output, session states) copied whole rather than byte by byte. The API types that lean on JSON (optional fields
-//! skipped, arbitrary values) ride inside as JSON text, see [`Json`].
+//! JSON arrays of numbers; `serde_bytes` has the large ones (modules,
+//! stdin, output, session states) copied whole rather than byte by byte.
+//! The API types that lean on JSON (optional fields skipped, arbitrary
+//! values) ride inside as JSON text, see [`Json`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

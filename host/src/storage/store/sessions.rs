@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::Store;
 use crate::storage::dialect::{Conn, Dialect};
+use crate::storage::labels::Labelled;
 use crate::storage::statements::Statements;
 use crate::storage::{
     EndReason, NewSession, RunState, SessionChange, SessionFilter, SessionRecord, SessionStore,
@@ -45,7 +46,7 @@ impl<D: Dialect> SessionStore for Store<D> {
     async fn create_session(&self, new: &NewSession) -> Result<SessionRecord, StorageError> {
         let mut tx = self.begin().await?;
         D::Db::insert_session(&mut tx, new).await?;
-        D::Db::insert_session_labels(&mut tx, &new.id, &new.settings.labels).await?;
+        D::Db::insert_labels(&mut tx, Labelled::Session, &new.id, &new.settings.labels).await?;
         let session = Self::held_session(&mut tx, &new.id).await?;
         tx.commit().await?;
         Ok(session)
