@@ -29,7 +29,7 @@ pub use module::{ModuleInfo, ModuleList};
 pub use node::{Node, NodeList, NodeStatus};
 pub use output::Output;
 pub use problem::Problem;
-pub use result::{LogLevel, LogLine, Outcome, TaskResult};
+pub use result::{LogLevel, LogLine, Outcome, SessionStart, TaskResult};
 pub use runtime::{Runtime, UnknownRuntime};
 pub use session::{RunRequest, Session, SessionPage, SessionQuery, SessionRequest, SessionStatus};
 pub use task::{BatchRequest, BatchResponse, Task, TaskPage, TaskQuery, TaskRequest, TaskStatus};

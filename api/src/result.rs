@@ -83,6 +83,24 @@ pub struct TaskResult {
     /// left exactly as it was before the run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rolled_back: bool,
+    /// For a session run: where the run found the session's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_start: Option<SessionStart>,
+}
+
+/// Where a session's run found the session's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStart {
+    /// There was none yet: the session's first run, or its first after a
+    /// restart, started from the runtime's snapshot.
+    New,
+    /// In memory: the node that ran the session's last run kept its
+    /// interpreter live, so the run started at once.
+    Live,
+    /// In the database: the run resumed the session from its stored state
+    /// (the node had none live, or another node ran the last run).
+    Stored,
 }
 
 /// Severity of a guest's log message.

@@ -6,7 +6,7 @@
 //! runs, forks and deletes the sessions they use.
 
 use anyhow::bail;
-use sandrun_api::{Outcome, RunRequest, Task, TaskStatus};
+use sandrun_api::{Outcome, RunRequest, SessionStart, Task, TaskStatus};
 use serde::Serialize;
 use serde_json::json;
 
@@ -81,7 +81,13 @@ impl<'a> Session<'a> {
 
     /// Runs `code` to its end; an error unless it succeeded with `value`
     /// as the `repr` of its trailing expression (`None` for none).
-    pub async fn run(&self, code: &str, value: Option<&str>) -> anyhow::Result<()> {
+    /// Runs `code`, which must answer `value`; where the run found the
+    /// session.
+    pub async fn run(
+        &self,
+        code: &str,
+        value: Option<&str>,
+    ) -> anyhow::Result<Option<SessionStart>> {
         let request = self
             .client
             .post(&format!("/v1/sessions/{}/runs?wait=60", self.id))
@@ -97,7 +103,7 @@ impl<'a> Session<'a> {
         {
             bail!("the session run {code:?} did not answer {value:?}: {task:?}");
         }
-        Ok(())
+        Ok(result.and_then(|r| r.session_start))
     }
 
     /// Its stored state now.

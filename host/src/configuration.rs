@@ -20,7 +20,7 @@ use sandrun_api::{AppliedLimits, Limits};
 use serde::Deserialize;
 
 use crate::home::Home;
-use crate::sandbox::LimitPolicy;
+use crate::sandbox::{LimitPolicy, LiveSessions};
 use crate::scheduler::SessionPolicy;
 use crate::server::ApiLimits;
 use crate::startup::ConnectionLimits;
@@ -52,6 +52,8 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     pub limits: LimitPolicy,
     pub sessions: SessionPolicy,
+    /// The sessions this node keeps live, over all its workers.
+    pub live: LiveSessions,
     /// Python modules imported in the runtime's snapshot; `None` keeps the
     /// runtime's own list.
     pub pre_import: Option<Vec<String>>,
@@ -175,6 +177,16 @@ layered! {
         /// default of 256 MiB [default: 1073741824 (1 GiB)]
         #[arg(long, env = "SANDRUN_MAX_SESSION_STATE_BYTES", value_name = "BYTES")]
         pub max_session_state_bytes: Option<u64>,
+        /// Sessions this node keeps live in memory between runs, so that their
+        /// next run starts at once; 0 resumes every run from its stored state
+        /// [default: 16]
+        #[arg(long, env = "SANDRUN_LIVE_SESSIONS", value_name = "N")]
+        pub live_sessions: Option<usize>,
+        /// How long a live session stays in memory unused before it is dropped
+        /// (its next run resumes from its stored state) [default: 2m]
+        #[arg(long, env = "SANDRUN_LIVE_SESSION_IDLE", value_name = "DURATION")]
+        #[serde(default, deserialize_with = "from_text")]
+        pub live_session_idle: Option<humantime::Duration>,
         /// The `[limits.default]` and `[limits.maximum]` tables. File only:
         /// twelve flags for them would crowd `--help`, and a limit is set
         /// once per deployment, not per start. A table replaces the other
@@ -261,6 +273,14 @@ impl Settings {
             return Err(invalid("slots", "must be at least 1"));
         }
         let pre_import = pre_import(given.pre_import)?;
+        let live = LiveSessions {
+            capacity: given.live_sessions.unwrap_or(16),
+            idle: nonzero(
+                "live_session_idle",
+                given.live_session_idle,
+                Duration::from_secs(120),
+            )?,
+        };
         let workers = match given.workers.unwrap_or(slots) {
             0 => None,
             count => Some(WorkerSpawn {
@@ -270,6 +290,12 @@ impl Settings {
                 home: home.root().to_owned(),
                 count,
                 pre_import: pre_import.clone(),
+                // Each worker keeps its share; a session's runs go back to
+                // the worker that holds it.
+                live: LiveSessions {
+                    capacity: live.capacity.div_ceil(count),
+                    ..live
+                },
             }),
         };
         if let Database::Postgres(options) = &mut database {
@@ -334,6 +360,7 @@ impl Settings {
             connections,
             limits,
             sessions,
+            live,
             pre_import,
         })
     }

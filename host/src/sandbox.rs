@@ -43,7 +43,7 @@ pub use run::limits::{LimitError, LimitField, LimitPolicy};
 pub use run::stop::CancelHandle;
 pub use run::task::{SessionInput, Source, Task, WasmModule};
 pub use run::task_thread;
-pub use session::{SessionState, StateError};
+pub use session::{LiveSessions, SessionState, StateError};
 
 use crate::home::Home;
 use engine::EpochTicker;
@@ -55,6 +55,7 @@ use run::execute::TaskClock;
 use run::limits::MemoryLimiter;
 use run::stop::StopSignal;
 use run::workspace::Workspaces;
+use session::LiveCache;
 use wasi::open_files::OpenFiles;
 
 /// Everything the host keeps for one running task.
@@ -65,6 +66,22 @@ struct TaskState {
     clock: TaskClock,
     open_files: OpenFiles,
     services: Services,
+}
+
+impl TaskState {
+    /// A state holding nothing of any run, for a live session's store
+    /// between its runs (so the last run's hooks and output are let go).
+    fn idle() -> TaskState {
+        let now = std::time::Instant::now();
+        TaskState {
+            wasi: wasmtime_wasi::WasiCtxBuilder::new().build_p1(),
+            limiter: MemoryLimiter::new(0),
+            stop: StopSignal::new(CancelHandle::new(), now),
+            clock: TaskClock::starting(now),
+            open_files: OpenFiles::new(0),
+            services: Services::new(Arc::new(NoHooks), None, None, 0, 0),
+        }
+    }
 }
 
 /// How a module is started.
@@ -95,6 +112,7 @@ pub struct Sandbox {
     python: OnceLock<PythonRuntime>,
     modules: Mutex<HashMap<String, Arc<Prepared>>>,
     gate: InstanceGate,
+    live: Arc<LiveCache>,
     workspaces: Workspaces,
     _ticker: EpochTicker,
 }
@@ -109,18 +127,21 @@ impl std::fmt::Debug for Sandbox {
 
 impl Sandbox {
     /// A sandbox running up to `tasks_at_once` tasks at the same time (more
-    /// wait for a free instance slot).
+    /// wait for a free instance slot), keeping up to `live.capacity`
+    /// sessions live between their runs.
     pub fn new(
         home: &Home,
         policy: LimitPolicy,
         tasks_at_once: usize,
+        live: LiveSessions,
     ) -> Result<Self, SandboxError> {
         let slots = u32::try_from(tasks_at_once.max(1)).unwrap_or(u32::MAX);
+        let live_slots = u32::try_from(live.capacity).unwrap_or(u32::MAX);
         let max_memory = policy
             .maximum
             .memory_bytes
             .max(python::snapshot::SNAPSHOT_MEMORY);
-        let engine = engine::new_engine(slots, max_memory)
+        let engine = engine::new_engine(slots.saturating_add(live_slots), max_memory)
             .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let linker = link(&engine).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let ticker = EpochTicker::start(engine.clone()).map_err(SandboxError::Thread)?;
@@ -134,6 +155,7 @@ impl Sandbox {
             python: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
             gate: InstanceGate::new(slots),
+            live: LiveCache::start(live).map_err(SandboxError::Thread)?,
             workspaces: Workspaces::default(),
             _ticker: ticker,
         })
@@ -141,6 +163,11 @@ impl Sandbox {
 
     pub fn policy(&self) -> &LimitPolicy {
         &self.policy
+    }
+
+    /// Sessions this sandbox holds live now.
+    pub fn live_sessions(&self) -> usize {
+        self.live.len()
     }
 
     /// Compile and link `wasm` now (or find it already done), so that a

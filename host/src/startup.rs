@@ -24,7 +24,7 @@ use crate::configuration::{Database, Settings};
 use crate::home::Home;
 use crate::progress::Progress;
 use crate::runtime;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{LiveSessions, Sandbox};
 use crate::scheduler::{Notifier, Scheduler, SchedulerConfig, SubmitPolicy, Submitter};
 use crate::server::{self, AppState};
 use crate::storage::{PostgresStorage, SqliteStorage, Storage};
@@ -39,12 +39,13 @@ pub fn load_sandbox(
     home: &Home,
     progress: &dyn Progress,
 ) -> anyhow::Result<Sandbox> {
-    let tasks_at_once = if settings.workers.is_some() {
-        1
+    // With workers, the server's own sandbox runs no task.
+    let (tasks_at_once, live) = if settings.workers.is_some() {
+        (1, LiveSessions::NONE)
     } else {
-        settings.slots
+        (settings.slots, settings.live)
     };
-    let sandbox = Sandbox::new(home, settings.limits, tasks_at_once)?;
+    let sandbox = Sandbox::new(home, settings.limits, tasks_at_once, live)?;
     let installed = runtime::ensure(home, "python", progress)?;
     sandbox.load_python(&installed, settings.pre_import.as_deref(), progress)?;
     Ok(sandbox)

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use sandrun_api::{
-    Outcome, Problem, Session, SessionPage, SessionStatus, Task, TaskPage, TaskResult, TaskStatus,
+    Outcome, Problem, Session, SessionPage, SessionStart, SessionStatus, Task, TaskPage,
+    TaskResult, TaskStatus,
 };
 use serde_json::{Value, json};
 
@@ -46,6 +47,14 @@ pub async fn value_at(http: &reqwest::Client, base: &str, id: &str, expression: 
     let result = run_at(http, base, id, expression).await;
     let value = result.value.clone();
     value.unwrap_or_else(|| panic!("no value: {result:?}"))
+}
+
+/// Where `run` found its session's state.
+pub fn start_of(run: &Task) -> SessionStart {
+    let result = run.result.as_ref().expect("a result");
+    result
+        .session_start
+        .expect("a session run says where it started")
 }
 
 impl TestApp {
@@ -254,8 +263,10 @@ async fn a_fork_is_independent_both_ways_and_restart_forgets() {
     let parent = app
         .open_session(json!({ "labels": { "k": "v" }, "idle_timeout": 120 }))
         .await;
-    app.session_run(&parent.id, "x = [1]\nopen('/tmp/f', 'w').write('p')")
+    let first = app
+        .session_run(&parent.id, "x = [1]\nopen('/tmp/f', 'w').write('p')")
         .await;
+    assert_eq!(start_of(&first), SessionStart::New);
     let response = app
         .post(&format!("/v1/sessions/{}/fork", parent.id), &json!({}))
         .await;
@@ -267,12 +278,19 @@ async fn a_fork_is_independent_both_ways_and_restart_forgets() {
     assert_eq!(child.labels["k"], "v");
     assert_eq!(child.state_bytes, app.session(&parent.id).await.state_bytes);
 
-    app.session_run(
-        &child.id,
-        "x.append('child')\nopen('/tmp/f', 'w').write('c')",
-    )
-    .await;
-    app.session_run(&parent.id, "x.append('parent')").await;
+    let forked = app
+        .session_run(
+            &child.id,
+            "x.append('child')\nopen('/tmp/f', 'w').write('c')",
+        )
+        .await;
+    assert_eq!(
+        start_of(&forked),
+        SessionStart::Stored,
+        "a fork shares no instance"
+    );
+    let parent_run = app.session_run(&parent.id, "x.append('parent')").await;
+    assert_eq!(start_of(&parent_run), SessionStart::Live);
     assert_eq!(
         app.session_value(&child.id, "x, open('/tmp/f').read()")
             .await,
@@ -290,13 +308,16 @@ async fn a_fork_is_independent_both_ways_and_restart_forgets() {
     assert_eq!(response.status(), 200);
     let restarted: Session = response.json().await.unwrap();
     assert_eq!(restarted.state_bytes, 0);
-    assert_eq!(
-        app.session_value(
+    let fresh = app
+        .session_run(
             &parent.id,
-            "'x' in globals(), __import__('os').path.exists('/tmp/f')"
+            "'x' in globals(), __import__('os').path.exists('/tmp/f')",
         )
-        .await,
-        "(False, False)"
+        .await;
+    assert_eq!(start_of(&fresh), SessionStart::New);
+    assert_eq!(
+        fresh.result.unwrap().value.as_deref(),
+        Some("(False, False)")
     );
     assert_eq!(app.session_value(&child.id, "x").await, "[1, 'child']");
     app.stop().await;

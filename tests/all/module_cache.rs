@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use sandrun::sandbox::{CancelHandle, LimitPolicy, Sandbox, Task};
+use sandrun::sandbox::{CancelHandle, LimitPolicy, LiveSessions, Sandbox, Task};
 use sandrun_api::Outcome;
 
 use crate::support::fresh_home;
@@ -11,7 +11,7 @@ use crate::support::fresh_home;
 const MODULE: &str = r#"(module (func (export "run") (result i32) i32.const 5))"#;
 
 fn run_once(home: &sandrun::home::Home) -> Outcome {
-    let sandbox = Sandbox::new(home, LimitPolicy::default(), 1).unwrap();
+    let sandbox = Sandbox::new(home, LimitPolicy::default(), 1, LiveSessions::NONE).unwrap();
     let task = Task::wasm(wat::parse_str(MODULE).unwrap());
     sandbox.run(&task, &CancelHandle::new()).unwrap().outcome
 }

@@ -1,12 +1,18 @@
 //! A session's state as data, in the sandbox: what survives from run to
-//! run, what a limit rolls back, and that a copy of the state is a fork
-//! that shares nothing.
+//! run, what a limit rolls back, that a copy of the state is a fork that
+//! shares nothing, and when a run finds its session live.
+//!
+//! Each test is one session (its thread's id), so its runs find the
+//! instance the last one kept live when they are given the state that
+//! run stored; the `restored` helpers use a session id of their own,
+//! which is never live, to prove what the stored state alone holds.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sandrun::sandbox::{CancelHandle, NoHooks, Ran, SessionInput, SessionState, Task};
-use sandrun_api::Outcome;
+use sandrun_api::{Outcome, SessionStart};
 
 use crate::support::{sandbox, stderr, stdout};
 
@@ -26,15 +32,50 @@ fn turn_with(state: Option<&State>, task: Task, max_state: u64, cancel: &CancelH
 
 fn try_turn(
     state: Option<&State>,
+    task: Task,
+    max_state: u64,
+    cancel: &CancelHandle,
+) -> Result<Ran, sandrun::sandbox::TaskError> {
+    // One session per test: each runs on a thread of its own.
+    let id = format!("{:?}", std::thread::current().id());
+    turn_as(&id, state, task, max_state, cancel)
+}
+
+fn turn_as(
+    id: &str,
+    state: Option<&State>,
     mut task: Task,
     max_state: u64,
     cancel: &CancelHandle,
 ) -> Result<Ran, sandrun::sandbox::TaskError> {
     task.session = Some(SessionInput {
+        id: id.to_owned(),
         state: state.cloned(),
         max_state_bytes: max_state,
     });
     sandbox().run_with(&task, cancel, Arc::new(NoHooks))
+}
+
+/// Run `code` from `state` alone: as a session no process holds live.
+fn restored(state: &State, code: &str) -> Ran {
+    static SESSIONS: AtomicU64 = AtomicU64::new(0);
+    let id = format!("restored-{}", SESSIONS.fetch_add(1, Ordering::Relaxed));
+    let ran = turn_as(
+        &id,
+        Some(state),
+        Task::python(code),
+        MAX_STATE,
+        &CancelHandle::new(),
+    )
+    .expect("the run is accepted");
+    assert_eq!(ran.result.session_start, Some(SessionStart::Stored));
+    assert_eq!(
+        ran.result.outcome,
+        Outcome::Succeeded,
+        "{}",
+        stderr(&ran.result)
+    );
+    ran
 }
 
 /// A session that has run each of `codes`, each ending well.
@@ -113,16 +154,58 @@ fn every_written_page_is_kept_run_after_run() {
              del scratch\n\
              digest = hashlib.sha256(big).hexdigest()"
         );
-        state = session_from(&state, &code);
+        // From the stored state alone: a live instance would hide a page
+        // the state left out.
+        state = restored(&state, &code).state.unwrap().into();
     }
     assert_eq!(
-        value(
+        restored(
             &state,
             "hashlib.sha256(big).hexdigest() == digest, len(big)"
         )
+        .result
+        .value
         .as_deref(),
         Some("(True, 25165824)")
     );
+}
+
+#[test]
+fn a_run_given_the_state_its_live_instance_holds_starts_live() {
+    let first = turn(None, "x = 1\nimport numpy as np\narr = np.arange(3)");
+    assert_eq!(first.result.session_start, Some(SessionStart::New));
+    let first = State::from(first.state.unwrap());
+    let second = turn(Some(&first), "x += 1\narr = arr * 2");
+    assert_eq!(second.result.session_start, Some(SessionStart::Live));
+    let second = State::from(second.state.unwrap());
+    let third = turn(Some(&second), "x += 1\n(x, arr.tolist())");
+    assert_eq!(third.result.session_start, Some(SessionStart::Live));
+    assert_eq!(third.result.value.as_deref(), Some("(3, [0, 2, 4])"));
+    assert!(third.result.peak_memory_bytes > 0, "{:?}", third.result);
+
+    // An older state is not what the live instance holds: it is restored,
+    // and the live instance, now stale, is let go.
+    let older = turn(Some(&second), "x");
+    assert_eq!(older.result.session_start, Some(SessionStart::Stored));
+    assert_eq!(older.result.value.as_deref(), Some("2"));
+    let older = State::from(older.state.unwrap());
+    let live = turn(Some(&older), "x");
+    assert_eq!(live.result.session_start, Some(SessionStart::Live));
+    let live = State::from(live.state.unwrap());
+
+    // A run stopped by a limit drops the instance it was stopped in.
+    let mut task = Task::python("x = 100\nwhile True: pass");
+    task.limits.timeout_ms = Some(500);
+    let stopped = turn_with(Some(&live), task, MAX_STATE, &CancelHandle::new());
+    assert_eq!(stopped.result.session_start, Some(SessionStart::Live));
+    assert!(stopped.result.rolled_back);
+    let after = turn(Some(&live), "x");
+    assert_eq!(after.result.session_start, Some(SessionStart::Stored));
+    assert_eq!(after.result.value.as_deref(), Some("2"));
+
+    // Another session given the same bytes does not get this one's instance.
+    let state = State::from(after.state.unwrap());
+    assert_eq!(restored(&state, "x").result.value.as_deref(), Some("2"));
 }
 
 #[test]

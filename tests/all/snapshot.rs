@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use sandrun::progress::Progress;
 use sandrun::runtime;
-use sandrun::sandbox::{LimitPolicy, Sandbox, Task};
+use sandrun::sandbox::{LimitPolicy, LiveSessions, Sandbox, Task};
 use sandrun_api::Outcome;
 
 use crate::support::{home, python, run, sandbox, stderr, stdout};
@@ -40,7 +40,7 @@ fn installed() -> runtime::Installed {
 #[test]
 fn a_second_load_reuses_the_snapshot() {
     sandbox();
-    let again = Sandbox::new(&home(), LimitPolicy::default(), 1).unwrap();
+    let again = Sandbox::new(&home(), LimitPolicy::default(), 1, LiveSessions::NONE).unwrap();
     let steps = Steps::default();
     again.load_python(&installed(), None, &steps).unwrap();
     assert!(steps.0.lock().unwrap().is_empty(), "{steps:?}");

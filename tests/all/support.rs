@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use sandrun::home::Home;
 use sandrun::progress::Silent;
 use sandrun::runtime;
-use sandrun::sandbox::{CancelHandle, LimitPolicy, Sandbox, Task};
+use sandrun::sandbox::{CancelHandle, LimitPolicy, LiveSessions, Sandbox, Task};
 use sandrun_api::TaskResult;
 
 /// `$SANDRUN_HOME`, else a directory under cargo's target dir, so that the
@@ -23,14 +24,26 @@ pub fn home() -> Home {
 /// uses it, so it is sized for several of them running together.
 const SHARED_SANDBOX_TASKS: usize = 32;
 
+/// Sessions the shared sandbox keeps live: as a server does, with room for
+/// every test's sessions at once, so that none is let go for another's.
+const SHARED_LIVE_SESSIONS: LiveSessions = LiveSessions {
+    capacity: 64,
+    idle: Duration::from_secs(120),
+};
+
 /// The shared sandbox, with Python installed (through pip, as a user's
 /// first run does) and loaded.
 pub fn sandbox() -> &'static Arc<Sandbox> {
     static SANDBOX: OnceLock<Arc<Sandbox>> = OnceLock::new();
     SANDBOX.get_or_init(|| {
         let home = home();
-        let sandbox =
-            Sandbox::new(&home, LimitPolicy::default(), SHARED_SANDBOX_TASKS).expect("sandbox");
+        let sandbox = Sandbox::new(
+            &home,
+            LimitPolicy::default(),
+            SHARED_SANDBOX_TASKS,
+            SHARED_LIVE_SESSIONS,
+        )
+        .expect("sandbox");
         let installed = runtime::ensure(&home, "python", &Silent).expect("python runtime installs");
         sandbox
             .load_python(&installed, None, &Silent)

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sandrun::configuration::Settings;
+use sandrun::sandbox::LiveSessions;
 use sandrun::worker::WorkerSpawn;
-use sandrun_api::{ModuleInfo, Outcome, TaskStatus};
+use sandrun_api::{ModuleInfo, Outcome, SessionStart, TaskStatus};
 use serde_json::json;
 
+use crate::api_sessions::start_of;
 use crate::app::{
     TestApp, cancel_a_running_loop, deep_recursion_traps, local_args, python, spawn_settings,
 };
@@ -24,6 +26,12 @@ struct WorkerApp {
 }
 
 async fn spawn_worker_app(count: usize, worker_home: Option<&Path>) -> WorkerApp {
+    let home = worker_home.map_or_else(|| home().root().to_owned(), Path::to_owned);
+    spawn_workers(count, home, LiveSessions::NONE).await
+}
+
+/// [`spawn_worker_app`] with each worker keeping `live` sessions live.
+async fn spawn_workers(count: usize, worker_home: PathBuf, live: LiveSessions) -> WorkerApp {
     let link_dir = tempfile::tempdir().unwrap();
     let program = link_dir.path().join("sandrun");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_sandrun"), &program).unwrap();
@@ -31,9 +39,10 @@ async fn spawn_worker_app(count: usize, worker_home: Option<&Path>) -> WorkerApp
     let mut settings = Settings::load(&local_args(&db_dir), &home()).expect("valid settings");
     settings.workers = Some(WorkerSpawn {
         program: program.clone(),
-        home: worker_home.map_or_else(|| home().root().to_owned(), Path::to_owned),
+        home: worker_home,
         count,
         pre_import: None,
+        live,
     });
     WorkerApp {
         app: spawn_settings(&settings, db_dir).await,
@@ -269,4 +278,46 @@ async fn deep_recursion_in_a_worker_is_a_trap_not_a_crash() {
     deep_recursion_traps(app).await;
     assert_eq!(workers.worker_pids(), pids, "the worker survived");
     workers.app.stop().await;
+}
+
+/// A session's runs go back to the worker holding it live and start there
+/// at once; one idle past the live timeout, or whose worker died, resumes
+/// from its stored state with every variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_stays_live_in_its_worker_until_idle_or_lost() {
+    let live = LiveSessions {
+        capacity: 4,
+        idle: Duration::from_secs(1),
+    };
+    let workers = spawn_workers(2, home().root().to_owned(), live).await;
+    let app = &workers.app;
+    workers.until_workers(2).await;
+    let a = app.open_session(json!({})).await;
+    let b = app.open_session(json!({})).await;
+    for (round, expected) in [
+        (0, SessionStart::New),
+        (1, SessionStart::Live),
+        (2, SessionStart::Live),
+    ] {
+        for session in [&a.id, &b.id] {
+            let code = format!("n = {round}\nseen = globals().get('seen', []) + [n]");
+            let run = app.session_run(session, &code).await;
+            assert_eq!(start_of(&run), expected, "round {round}: {run:?}");
+        }
+    }
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let resumed = app.session_run(&a.id, "seen").await;
+    assert_eq!(start_of(&resumed), SessionStart::Stored, "idle past 1s");
+    assert_eq!(resumed.result.unwrap().value.as_deref(), Some("[0, 1, 2]"));
+    let again = app.session_run(&a.id, "seen").await;
+    assert_eq!(start_of(&again), SessionStart::Live);
+
+    for pid in workers.worker_pids() {
+        kill_9(pid);
+    }
+    workers.until_workers(2).await;
+    let after = app.session_run(&a.id, "seen + [len(seen)]").await;
+    assert_eq!(start_of(&after), SessionStart::Stored, "its worker died");
+    assert_eq!(after.result.unwrap().value.as_deref(), Some("[0, 1, 2, 3]"));
 }

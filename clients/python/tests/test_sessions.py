@@ -18,6 +18,7 @@ from sandrun_client import (
     Outcome,
     SandrunError,
     Session,
+    SessionStart,
     SessionStatus,
     StdoutEvent,
     TaskStatus,
@@ -44,10 +45,12 @@ def test_a_session_keeps_its_state_and_sees_the_host_calls(client: Client, uniqu
     assert (first.session_id, first.session_run) == (session.id, 1)
     assert first.result is not None
     assert (first.result.stdout, first.result.value, first.result.rolled_back) == ("set\n", None, False)
+    assert first.result.session_start is SessionStart.NEW
 
     second = client.run_in_session(session.id, "x += 1\n(x, open('/tmp/note').read())")
     assert second.session_run == 2 and second.result is not None
     assert (second.result.value, second.result.stdout) == ("(42, 'kept')", ""), "a value is not printed"
+    assert second.result.session_start is SessionStart.LIVE
 
     calls = "import os, sandrun\nsandrun.output({'x': x})\nsandrun.log('info', 'hello')\n"
     calls += "(sandrun.input()['n'] * x, os.environ['GREETING'])"

@@ -10,7 +10,7 @@ use super::exit::code_for;
 use super::progress::TerminalProgress;
 use super::task_args::TaskArgs;
 use crate::home::Home;
-use crate::sandbox::{CancelHandle, LimitPolicy, Sandbox, Source, Task, WasmModule};
+use crate::sandbox::{CancelHandle, LimitPolicy, LiveSessions, Sandbox, Source, Task, WasmModule};
 
 /// Run a Python script or a wasm32-wasip1 module once, here, in a sandbox.
 ///
@@ -48,7 +48,7 @@ pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     task.input = args.task.input_json.input()?;
     task.limits = args.task.limits();
 
-    let sandbox = Sandbox::new(home, LimitPolicy::default(), 1)?;
+    let sandbox = Sandbox::new(home, LimitPolicy::default(), 1, LiveSessions::NONE)?;
     if runtime == Runtime::Python {
         let progress = TerminalProgress::default();
         let installed = crate::runtime::ensure(home, "python", &progress)?;

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use super::progress::TerminalProgress;
 use crate::home::Home;
 use crate::runtime::{self, WheelSource};
-use crate::sandbox::{LimitPolicy, Sandbox};
+use crate::sandbox::{LimitPolicy, LiveSessions, Sandbox};
 
 /// Install and list language runtimes.
 #[derive(Debug, Subcommand)]
@@ -46,7 +46,8 @@ fn install(home: &Home, name: &str, from: Option<PathBuf>) -> anyhow::Result<Exi
         }
     };
     // Compile now, so the first task does not wait for it.
-    Sandbox::new(home, LimitPolicy::default(), 1)?.load_python(&installed, None, &progress)?;
+    Sandbox::new(home, LimitPolicy::default(), 1, LiveSessions::NONE)?
+        .load_python(&installed, None, &progress)?;
     println!(
         "{} ({}) installed at {}",
         manifest.name,

@@ -2,7 +2,7 @@
 //! data rather than as a live process, so that any node holding the data
 //! can run the next turn.
 //!
-//! Every run starts from a fresh instance of the runtime's snapshot, as a
+//! A run starts from a fresh instance of the runtime's snapshot, as a
 //! task does, and is given the session's state first: the memory pages
 //! that differ from the snapshot's image, the instance's mutable globals
 //! (the snapshot module exports them for this), and the files of its
@@ -11,11 +11,16 @@
 //! stopped it, the interpreter may be half-way through anything, so no
 //! state is read and the session stays as it was before the run.
 //!
+//! The instance a run ended well in may also be kept live (`live`), so
+//! that the next run on this process, given the very state it holds,
+//! skips the fresh instance and the restore.
+//!
 //! What does not survive between runs: open file descriptors (a file left
 //! open is closed), and anything held by the host for one run (its host
 //! calls' output, logs and progress). The monotonic clock carries on from
 //! where the last run left it.
 
+mod live;
 mod memory;
 mod run;
 mod tmp_files;
@@ -27,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use wasmtime::{Instance, Store, Val};
 
 use crate::sandbox::TaskState;
+pub use live::LiveSessions;
+pub(super) use live::{Live, LiveCache};
 use memory::MemoryDiff;
 pub(super) use run::SessionTurn;
 use tmp_files::TmpFiles;

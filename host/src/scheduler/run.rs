@@ -136,6 +136,7 @@ impl Scheduler {
             Err(e) => return Err(Unrunnable::Storage(e)),
         };
         task.session = Some(SessionInput {
+            id: session_id.clone(),
             state: stored.state.map(Into::into),
             max_state_bytes: stored.max_state_bytes,
         });

@@ -36,13 +36,13 @@ impl Executor {
         cancel: CancelHandle,
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<Ran, RunError> {
-        hand_over(self.jobs(), task, cancel, hooks).await
+        hand_over(self.jobs_for(&task), task, cancel, hooks).await
     }
 
-    fn jobs(&self) -> &mpsc::Sender<SlotJob> {
+    fn jobs_for(&self, task: &Task) -> &mpsc::Sender<SlotJob> {
         match self {
             Executor::InProcess(threads) => threads.jobs(),
-            Executor::Workers(pool) => pool.jobs(),
+            Executor::Workers(pool) => pool.jobs_for(task),
         }
     }
 }

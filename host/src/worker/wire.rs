@@ -21,7 +21,9 @@ use serde_json::Value;
 pub mod frame;
 
 use super::run_error::RunError;
-use crate::sandbox::{LimitPolicy, Ran, SessionInput, Source, Stream, Task, WasmModule};
+use crate::sandbox::{
+    LimitPolicy, LiveSessions, Ran, SessionInput, Source, Stream, Task, WasmModule,
+};
 
 /// Which task a message is about, so that a late message of an ended task
 /// is recognised and dropped.
@@ -33,12 +35,15 @@ pub type KvReply = (JobId, Result<KvAnswer, String>);
 /// Server to worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToWorker {
-    /// The first message: the limits the worker's sandbox enforces, and
-    /// the Python snapshot's pre-import list (`None`: the runtime's own).
+    /// The first message: the limits the worker's sandbox enforces, the
+    /// Python snapshot's pre-import list (`None`: the runtime's own), and
+    /// the sessions it keeps live.
     Start {
         defaults: Json<AppliedLimits>,
         maximum: Json<AppliedLimits>,
         pre_import: Option<Vec<String>>,
+        live_sessions: u64,
+        live_idle_ms: u64,
     },
     Run {
         job: JobId,
@@ -147,6 +152,7 @@ pub struct WireTask {
 /// A session run's [`SessionInput`] on the wire.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireSession {
+    id: String,
     #[serde(with = "serde_bytes")]
     state: Option<Vec<u8>>,
     max_state_bytes: u64,
@@ -186,11 +192,25 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
 }
 
 impl ToWorker {
-    pub fn start(policy: &LimitPolicy, pre_import: Option<Vec<String>>) -> Self {
+    pub fn start(
+        policy: &LimitPolicy,
+        pre_import: Option<Vec<String>>,
+        live: LiveSessions,
+    ) -> Self {
         ToWorker::Start {
             defaults: Json(policy.defaults),
             maximum: Json(policy.maximum),
             pre_import,
+            live_sessions: live.capacity as u64,
+            live_idle_ms: u64::try_from(live.idle.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The [`LiveSessions`] a `Start` message carries.
+    pub fn live_sessions(capacity: u64, idle_ms: u64) -> LiveSessions {
+        LiveSessions {
+            capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
+            idle: std::time::Duration::from_millis(idle_ms),
         }
     }
 }
@@ -214,6 +234,7 @@ impl WireTask {
             input: task.input.clone().map(Json),
             kv_namespace: task.kv_namespace.clone(),
             session: task.session.as_ref().map(|s| WireSession {
+                id: s.id.clone(),
                 state: s.state.as_deref().map(<[u8]>::to_vec),
                 max_state_bytes: s.max_state_bytes,
             }),
@@ -253,6 +274,7 @@ impl WireTask {
             input: self.input.map(|j| j.0),
             kv_namespace: self.kv_namespace,
             session: self.session.map(|s| SessionInput {
+                id: s.id,
                 state: s.state.map(Into::into),
                 max_state_bytes: s.max_state_bytes,
             }),

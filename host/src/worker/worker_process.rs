@@ -21,7 +21,7 @@ use super::wire::{FromWorker, JobId, KvReply, ToWorker, WireResult};
 use crate::home::Home;
 use crate::progress::Silent;
 use crate::runtime;
-use crate::sandbox::{CancelHandle, LimitPolicy, Sandbox, Task, task_thread};
+use crate::sandbox::{CancelHandle, LimitPolicy, LiveSessions, Sandbox, Task, task_thread};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -41,22 +41,25 @@ pub enum ServeError {
 pub fn serve(home: &Home) -> Result<(), ServeError> {
     let mut input = io::stdin().lock();
     let pipe = Arc::new(Pipe::stdout().map_err(ServeError::Stdout)?);
-    let (policy, pre_import) = match frame::read(&mut input)? {
+    let (policy, pre_import, live) = match frame::read(&mut input)? {
         Some(ToWorker::Start {
             defaults,
             maximum,
             pre_import,
+            live_sessions,
+            live_idle_ms,
         }) => (
             LimitPolicy {
                 defaults: defaults.0,
                 maximum: maximum.0,
             },
             pre_import,
+            ToWorker::live_sessions(live_sessions, live_idle_ms),
         ),
         Some(_) => return Err(ServeError::OutOfTurn("a job before the limits")),
         None => return Ok(()),
     };
-    let sandbox = match load(home, policy, pre_import.as_deref()) {
+    let sandbox = match load(home, policy, pre_import.as_deref(), live) {
         Ok(sandbox) => sandbox,
         Err(message) => {
             pipe.send(&FromWorker::Failed {
@@ -86,8 +89,9 @@ fn load(
     home: &Home,
     policy: LimitPolicy,
     pre_import: Option<&[String]>,
+    live: LiveSessions,
 ) -> Result<Sandbox, String> {
-    let sandbox = Sandbox::new(home, policy, 1).map_err(|e| e.to_string())?;
+    let sandbox = Sandbox::new(home, policy, 1, live).map_err(|e| e.to_string())?;
     let manifest = runtime::manifest("python").map_err(|e| e.to_string())?;
     let installed = runtime::find(home, &manifest).ok_or_else(|| {
         format!(

@@ -50,6 +50,16 @@ class SessionStatus(StrEnum):
     ENDED = "ended"
 
 
+class SessionStart(StrEnum):
+    """Where a session's run found the session: `NEW` (its first run, or
+    the first after a restart), `LIVE` (kept in memory by the node), or
+    `STORED` (resumed from the database)."""
+
+    NEW = "new"
+    LIVE = "live"
+    STORED = "stored"
+
+
 class LogLevel(StrEnum):
     DEBUG = "debug"
     INFO = "info"
@@ -103,6 +113,7 @@ class TaskResult:
     progress: float | None = None
     value: str | None = None
     rolled_back: bool = False
+    session_start: SessionStart | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sandrun_api::{AppliedLimits, Outcome, Output, Runtime, TaskResult};
+use sandrun_api::{AppliedLimits, Outcome, Output, Runtime, SessionStart, TaskResult};
 use wasmtime::{Engine, Instance, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
@@ -22,7 +22,7 @@ use crate::sandbox::engine::HOST_THREAD_STACK;
 use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
 use crate::sandbox::host_call::services::Services;
 use crate::sandbox::python::turn::{call_turn, session_source, task_source};
-use crate::sandbox::session::{SessionState, SessionTurn};
+use crate::sandbox::session::{Live, SessionState, SessionTurn};
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
@@ -67,10 +67,24 @@ struct Armed<'a> {
 enum Mode<'a> {
     Task,
     Session {
-        state: Option<&'a SessionState>,
+        id: &'a str,
+        /// The stored state, as bytes and read.
+        stored: Option<(&'a [u8], &'a SessionState)>,
         /// The most the new state may take, stored.
         max_state_bytes: u64,
     },
+}
+
+impl<'a> Mode<'a> {
+    fn session_state(self) -> Option<&'a SessionState> {
+        match self {
+            Mode::Session {
+                stored: Some((_, state)),
+                ..
+            } => Some(state),
+            _ => None,
+        }
+    }
 }
 
 /// A run's result, and for a session run that ended well its new state,
@@ -115,7 +129,8 @@ impl Sandbox {
         let mode = match &task.session {
             None => Mode::Task,
             Some(session) => Mode::Session {
-                state: state.as_ref(),
+                id: &session.id,
+                stored: session.state.as_deref().zip(state.as_ref()),
                 max_state_bytes: session.max_state_bytes,
             },
         };
@@ -194,10 +209,7 @@ impl Sandbox {
         } = armed;
         let stdout = CappedOutput::new(limits.stdout_bytes, Stream::Stdout, hooks.clone());
         let stderr = CappedOutput::new(limits.stderr_bytes, Stream::Stderr, hooks.clone());
-        let session_state = match mode {
-            Mode::Session { state, .. } => state,
-            Mode::Task => None,
-        };
+        let session_state = mode.session_state();
         if let Some(state) = session_state {
             state.tmp_files().write(&workspace.tmp())?;
         }
@@ -231,8 +243,8 @@ impl Sandbox {
                 );
                 let turn = match mode {
                     Mode::Task => task_source(code, &task.args, &env),
-                    Mode::Session { state, .. } => {
-                        session_source(code, &task.args, &env, state.is_none())
+                    Mode::Session { stored, .. } => {
+                        session_source(code, &task.args, &env, stored.is_none())
                     }
                 };
                 (&python.prepared, Some(stdlib), turn)
@@ -270,9 +282,31 @@ impl Sandbox {
             services,
         };
         // Declared before the store, so dropped after it: the slot is free
-        // once the instance is gone.
+        // once the instance is gone (or kept live).
         let _slot = self.gate.enter();
-        let mut store = armed_store(&self.engine, state, limits.fuel);
+        let live = match mode {
+            Mode::Session {
+                id,
+                stored: Some((bytes, _)),
+                ..
+            } => self.live.take(id, bytes),
+            _ => None,
+        };
+        let session_start = match (mode, &live) {
+            (Mode::Task, _) => None,
+            (_, Some(_)) => Some(SessionStart::Live),
+            (Mode::Session { stored: None, .. }, None) => Some(SessionStart::New),
+            (Mode::Session { .. }, None) => Some(SessionStart::Stored),
+        };
+        let (mut store, live_instance) = match live {
+            Some(live) => {
+                let mut store = live.store;
+                *store.data_mut() = state;
+                arm(&mut store, limits.fuel);
+                (store, Some(live.instance))
+            }
+            None => (armed_store(&self.engine, state, limits.fuel), None),
+        };
 
         let (mut ending, kept) = match mode {
             Mode::Task => {
@@ -283,11 +317,11 @@ impl Sandbox {
                 (ending, None)
             }
             Mode::Session {
-                state,
-                max_state_bytes,
+                max_state_bytes, ..
             } => {
                 let turn = SessionTurn {
-                    state,
+                    state: session_state,
+                    live: live_instance,
                     max_state_bytes,
                     source: &turn,
                     tmp: &workspace.tmp(),
@@ -297,7 +331,18 @@ impl Sandbox {
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let peak = store.data().limiter.peak();
-        let services = store.into_data().services;
+        let services = std::mem::replace(store.data_mut(), TaskState::idle()).services;
+        let kept = kept.map(|(state, instance)| {
+            if let Mode::Session { id, .. } = mode {
+                self.live.keep(Live {
+                    session: id.to_owned(),
+                    state: state.as_slice().into(),
+                    store,
+                    instance,
+                });
+            }
+            state
+        });
         let value = services.session_end.as_ref().and_then(|e| e.value.clone());
         let rolled_back = matches!(mode, Mode::Session { .. }) && kept.is_none();
         if rolled_back {
@@ -326,6 +371,7 @@ impl Sandbox {
             progress: services.progress,
             value,
             rolled_back,
+            session_start,
         };
         Ok(Ran {
             result,
@@ -358,6 +404,13 @@ pub(in crate::sandbox) fn armed_store(
     fuel: u64,
 ) -> Store<TaskState> {
     let mut store = Store::new(engine, state);
+    arm(&mut store, fuel);
+    store
+}
+
+/// Arm `store`'s fuel, memory limit and stop checks for a run (again, for
+/// a live session's store).
+fn arm(store: &mut Store<TaskState>, fuel: u64) {
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(fuel).expect("fuel metering is on");
     store.set_epoch_deadline(1);
@@ -365,7 +418,6 @@ pub(in crate::sandbox) fn armed_store(
         ctx.data().stop.check()?;
         Ok(UpdateDeadline::Continue(1))
     });
-    store
 }
 
 /// Instantiate and start the guest; its exit code on a normal return.
@@ -489,5 +541,6 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         progress: None,
         value: None,
         rolled_back: false,
+        session_start: None,
     }
 }

@@ -171,6 +171,12 @@ impl MemoryLimiter {
     pub fn peak(&self) -> u64 {
         self.peak as u64
     }
+
+    /// The memory is `bytes` already (a live session's, grown in its
+    /// earlier runs): it counts towards the peak.
+    pub fn note_size(&mut self, bytes: usize) {
+        self.peak = self.peak.max(bytes);
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {

@@ -71,6 +71,9 @@ pub struct Task {
 /// What a session's run starts from, and what its new state may take.
 #[derive(Debug, Clone)]
 pub struct SessionInput {
+    /// The session's id: its live instance, if this process keeps one,
+    /// is found by it.
+    pub id: String,
     /// The session's stored state; `None` for its first run.
     pub state: Option<Arc<[u8]>>,
     /// The most the new state may take, stored.

@@ -1,18 +1,21 @@
-//! One run of a session: its state put into a fresh instance, its code run
-//! through the session runner, and, if it ended well, its new state read.
+//! One run of a session: its state put into a fresh instance (or its live
+//! instance taken as it is), its code run through the session runner, and,
+//! if it ended well, its new state read.
 
 use std::path::Path;
 
 use sandrun_api::{AppliedLimits, Outcome};
-use wasmtime::Store;
+use wasmtime::{Instance, Store};
 
-use super::{Capture, SessionState, StateError, TmpFiles};
+use super::{Capture, SessionState, StateError, TmpFiles, guest_memory};
 use crate::sandbox::run::execute::{Ending, classify, enter, exited, instantiate};
 use crate::sandbox::{Prepared, Sandbox, TaskError, TaskState};
 
 /// What a session's turn needs beyond a task's.
 pub(in crate::sandbox) struct SessionTurn<'a> {
     pub state: Option<&'a SessionState>,
+    /// The session's live instance, already holding `state`.
+    pub live: Option<Instance>,
     pub max_state_bytes: u64,
     pub source: &'a str,
     /// The run's `/tmp` on the host.
@@ -20,22 +23,32 @@ pub(in crate::sandbox) struct SessionTurn<'a> {
 }
 
 impl Sandbox {
-    /// Instantiate, restore, run and read back; the ending, and the new
-    /// state as stored when the run is kept.
+    /// Instantiate and restore (unless the session is live), run and read
+    /// back; the ending, and when the run is kept the new state as stored
+    /// with the instance that now holds it.
     pub(in crate::sandbox) fn session_turn(
         &self,
         store: &mut Store<TaskState>,
         prepared: &Prepared,
         turn: SessionTurn<'_>,
         limits: &AppliedLimits,
-    ) -> Result<(Ending, Option<Vec<u8>>), TaskError> {
+    ) -> Result<(Ending, Option<(Vec<u8>, Instance)>), TaskError> {
         let python = self
             .python
             .get()
             .ok_or(TaskError::RuntimeNotLoaded(sandrun_api::Runtime::Python))?;
-        let instance = match instantiate(store, prepared) {
-            Ok(instance) => instance,
-            Err(error) => return Ok((classify(error, limits), None)),
+        let restore = turn.live.is_none();
+        let instance = match turn.live {
+            Some(instance) => {
+                let memory = guest_memory(store, &instance)?;
+                let size = memory.data_size(&*store);
+                store.data_mut().limiter.note_size(size);
+                instance
+            }
+            None => match instantiate(store, prepared) {
+                Ok(instance) => instance,
+                Err(error) => return Ok((classify(error, limits), None)),
+            },
         };
         let base = python.base_memory.get_or_init(|| {
             let memory = instance
@@ -43,7 +56,7 @@ impl Sandbox {
                 .expect("the runtime exports its memory");
             memory.data(&*store).into()
         });
-        if let Some(state) = turn.state {
+        if let Some(state) = turn.state.filter(|_| restore) {
             state.restore(store, &instance, &python.snapshot_hash)?;
         }
         let code = match enter(store, prepared, &instance, turn.source) {
@@ -86,6 +99,6 @@ impl Sandbox {
                 bytesize::ByteSize(turn.max_state_bytes).display().iec()
             )));
         }
-        Ok((exited(end.status), Some(state)))
+        Ok((exited(end.status), Some((state, instance))))
     }
 }

@@ -1,23 +1,29 @@
 //! The server's worker processes behind one channel of waiting jobs: a task
-//! goes to whichever worker is free, and waits while none is. Each worker
-//! has a supervisor, which holds the server's handle on its process.
+//! goes to whichever worker is free, and waits while none is; a session's
+//! run goes first to the worker holding the session live (`affinity`), if
+//! that one is free. Each worker has a supervisor, which holds the
+//! server's handle on its process.
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+mod affinity;
 mod child;
 mod supervisor;
 
 pub use child::WorkerSpawn;
 
 use super::slot_job::{self, SlotJob};
-use crate::sandbox::LimitPolicy;
+use crate::sandbox::{LimitPolicy, Task};
+use affinity::Affinity;
+use supervisor::Supervised;
 
 #[derive(Debug)]
 pub struct WorkerPool {
     jobs: mpsc::Sender<SlotJob>,
+    affinity: Arc<Affinity>,
     supervisors: Vec<AbortHandle>,
 }
 
@@ -26,24 +32,34 @@ impl WorkerPool {
     /// in the background; a task waits for one that is ready.
     pub fn start(spawn: WorkerSpawn, policy: LimitPolicy) -> Self {
         let (jobs, waiting) = slot_job::channel(spawn.count);
+        let (affinity, inboxes) = Affinity::new(spawn.count, spawn.live.capacity);
+        let affinity = Arc::new(affinity);
         let spawn = Arc::new(spawn);
-        let supervisors = (0..spawn.count)
-            .map(|index| {
-                tokio::spawn(supervisor::supervise(
+        let supervisors = inboxes
+            .into_iter()
+            .enumerate()
+            .map(|(index, inbox)| {
+                let worker = Supervised {
                     index,
-                    spawn.clone(),
+                    spawn: spawn.clone(),
                     policy,
-                    waiting.clone(),
-                ))
-                .abort_handle()
+                    inbox,
+                    affinity: affinity.clone(),
+                };
+                tokio::spawn(supervisor::supervise(worker, waiting.clone())).abort_handle()
             })
             .collect();
-        WorkerPool { jobs, supervisors }
+        WorkerPool {
+            jobs,
+            affinity,
+            supervisors,
+        }
     }
 
-    /// Where the pool takes its jobs from.
-    pub fn jobs(&self) -> &mpsc::Sender<SlotJob> {
-        &self.jobs
+    /// Where `task` waits for a worker: the inbox of the free worker holding
+    /// its session live, else the pool's queue.
+    pub fn jobs_for(&self, task: &Task) -> &mpsc::Sender<SlotJob> {
+        self.affinity.inbox_for(task).unwrap_or(&self.jobs)
     }
 }
 

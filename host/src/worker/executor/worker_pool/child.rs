@@ -15,7 +15,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
 use crate::home::HOME_ENV;
-use crate::sandbox::{KvStore, LimitPolicy, Ran, Source, TaskHooks};
+use crate::sandbox::{KvStore, LimitPolicy, LiveSessions, Ran, Source, TaskHooks};
 use crate::worker::executor::slot_job::SlotJob;
 use crate::worker::run_error::RunError;
 use crate::worker::wire::frame::{self, FrameError};
@@ -36,6 +36,8 @@ pub struct WorkerSpawn {
     pub count: usize,
     /// The snapshot's pre-import list, as the server loaded it.
     pub pre_import: Option<Vec<String>>,
+    /// The sessions each worker keeps live.
+    pub live: LiveSessions,
 }
 
 /// Why a worker process can take no more jobs.
@@ -94,7 +96,11 @@ impl WorkerChild {
             sent_modules: HashSet::new(),
         };
         child
-            .send(&ToWorker::start(policy, spawn.pre_import.clone()))
+            .send(&ToWorker::start(
+                policy,
+                spawn.pre_import.clone(),
+                spawn.live,
+            ))
             .await?;
         match child.messages.recv().await {
             Some(FromWorker::Ready) => Ok(child),
