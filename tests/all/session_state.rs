@@ -157,6 +157,21 @@ fn every_written_page_is_kept_run_after_run() {
         // From the stored state alone: a live instance would hide a page
         // the state left out.
         state = restored(&state, &code).state.unwrap().into();
+        // Then twice in this test's session: the first restores and keeps
+        // the instance live, the second runs in it, reading back only the
+        // pages the kernel saw it write; the next round checks from the
+        // stored state alone what that read kept.
+        for expected in [SessionStart::Stored, SessionStart::Live] {
+            let ran = turn(Some(&state), &code);
+            assert_eq!(ran.result.session_start, Some(expected));
+            assert_eq!(
+                ran.result.outcome,
+                Outcome::Succeeded,
+                "{}",
+                stderr(&ran.result)
+            );
+            state = ran.state.unwrap().into();
+        }
     }
     assert_eq!(
         restored(
@@ -434,6 +449,21 @@ fn a_corrupt_state_is_refused() {
         &CancelHandle::new(),
     );
     assert!(refused.is_err(), "a corrupt state is refused");
+    // The format comes first, as one varint byte: an older one is refused
+    // with the reason.
+    let mut older = state.to_vec();
+    older[0] = 1;
+    let refused = try_turn(
+        Some(&State::from(older)),
+        Task::python("x"),
+        MAX_STATE,
+        &CancelHandle::new(),
+    );
+    let error = refused.expect_err("an older format is refused").to_string();
+    assert!(
+        error.contains("format 1, this server reads 2; restart the session"),
+        "{error}"
+    );
     let wasm = Task::wasm(std::fs::read(sandrun_test_guests::ECHO).unwrap());
     let refused = try_turn(None, wasm, MAX_STATE, &CancelHandle::new());
     assert!(refused.is_err(), "sessions are Python");

@@ -24,6 +24,7 @@ mod live;
 mod memory;
 mod run;
 mod tmp_files;
+mod write_tracking;
 mod written_pages;
 
 use std::time::Duration;
@@ -34,14 +35,18 @@ use wasmtime::{Instance, Store, Val};
 use crate::sandbox::TaskState;
 pub use live::LiveSessions;
 pub(super) use live::{Live, LiveCache};
+pub(super) use memory::KnownPages;
 use memory::MemoryDiff;
-pub(super) use run::SessionTurn;
+pub(super) use run::{LiveInstance, SessionTurn};
 use tmp_files::TmpFiles;
+pub(super) use write_tracking::WriteTracker;
 
 /// The export names the snapshot module gives its mutable globals.
 const GLOBAL_PREFIX: &str = "__wizer_global_";
-/// Bumped when the stored layout changes; older states are refused.
-const FORMAT: u32 = 1;
+/// Bumped when the stored layout changes; older states are refused (with
+/// the reason, so the session can be restarted). Format 1 kept the
+/// memory's pages as one compressed block.
+const FORMAT: u32 = 2;
 
 /// A stored state that cannot be used: corrupt, from another format, or
 /// made by another runtime snapshot.
@@ -80,15 +85,14 @@ impl SessionState {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<SessionState, StateError> {
-        let state: SessionState =
-            postcard::from_bytes(bytes).map_err(|e| StateError(e.to_string()))?;
-        if state.format != FORMAT {
+        let unreadable = |e: postcard::Error| StateError(e.to_string());
+        let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(unreadable)?;
+        if format != FORMAT {
             return Err(StateError(format!(
-                "it has format {}, this server reads {FORMAT}",
-                state.format
+                "it has format {format}, this server reads {FORMAT}; restart the session"
             )));
         }
-        Ok(state)
+        postcard::from_bytes(bytes).map_err(unreadable)
     }
 
     /// The files of the session's `/tmp`.
@@ -111,13 +115,14 @@ impl SessionState {
         self.memory.page_bytes()
     }
 
-    /// Put this state into a fresh `instance` of `snapshot`.
+    /// Put this state into a fresh `instance` of `snapshot`; what its
+    /// memory then holds beyond the snapshot's.
     pub(super) fn restore(
         &self,
         store: &mut Store<TaskState>,
         instance: &Instance,
         snapshot: &str,
-    ) -> Result<(), StateError> {
+    ) -> Result<KnownPages, StateError> {
         if self.snapshot != snapshot {
             return Err(StateError(
                 "it was made by another runtime snapshot (the runtime or server changed)".into(),
@@ -133,7 +138,7 @@ impl SessionState {
                 .grow(&mut *store, grow.div_ceil(1 << 16))
                 .map_err(|e| StateError(format!("growing the memory: {e:#}")))?;
         }
-        self.memory.apply(memory.data_mut(&mut *store))?;
+        let known = self.memory.apply(memory.data_mut(&mut *store))?;
         for (name, value) in &self.globals {
             let global = instance
                 .get_global(&mut *store, name)
@@ -148,7 +153,7 @@ impl SessionState {
                 .set(&mut *store, value)
                 .map_err(|e| StateError(format!("global `{name}`: {e:#}")))?;
         }
-        Ok(())
+        Ok(known)
     }
 }
 
@@ -160,18 +165,31 @@ pub(super) struct Capture<'a> {
     pub tmp: TmpFiles,
     pub clock_ns: u64,
     pub runs: u64,
+    /// What the instance's memory held beyond the base before the run.
+    pub known: &'a KnownPages,
+    /// For each page, whether the run wrote it, when the kernel tracked it.
+    pub written: Option<Vec<bool>>,
 }
 
 impl Capture<'_> {
+    /// The new state, and what the memory now holds beyond the base.
     pub(super) fn read(
         self,
         store: &mut Store<TaskState>,
         instance: &Instance,
-    ) -> Result<SessionState, StateError> {
+    ) -> Result<(SessionState, KnownPages), StateError> {
         let memory = guest_memory(store, instance)?;
         let data = memory.data(&*store);
-        let written = written_pages::written_pages(data);
-        let diff = MemoryDiff::between(self.base, data, written.as_deref());
+        // Pages the run wrote, and those that differed before it; else every
+        // page the instance may ever have written.
+        let candidates = match self.written {
+            Some(mut written) if written.len() == data.len().div_ceil(memory::PAGE) => {
+                self.known.mark(&mut written);
+                Some(written)
+            }
+            _ => written_pages::written_pages(data),
+        };
+        let (diff, known) = MemoryDiff::between(self.base, data, candidates.as_deref(), self.known);
         let globals: Vec<(String, wasmtime::Global)> = instance
             .exports(&mut *store)
             .filter(|e| e.name().starts_with(GLOBAL_PREFIX))
@@ -195,7 +213,7 @@ impl Capture<'_> {
             };
             values.push((name, value));
         }
-        Ok(SessionState {
+        let state = SessionState {
             format: FORMAT,
             snapshot: self.snapshot.to_owned(),
             memory: diff,
@@ -203,7 +221,8 @@ impl Capture<'_> {
             tmp: self.tmp,
             clock_ns: self.clock_ns,
             runs: self.runs,
-        })
+        };
+        Ok((state, known))
     }
 }
 

@@ -322,6 +322,7 @@ impl Sandbox {
                 let turn = SessionTurn {
                     state: session_state,
                     live: live_instance,
+                    keep: self.live.keeps(),
                     max_state_bytes,
                     source: &turn,
                     tmp: &workspace.tmp(),
@@ -332,16 +333,16 @@ impl Sandbox {
         let fuel_left = store.get_fuel().unwrap_or(0);
         let peak = store.data().limiter.peak();
         let services = std::mem::replace(store.data_mut(), TaskState::idle()).services;
-        let kept = kept.map(|(state, instance)| {
+        let kept = kept.map(|kept| {
             if let Mode::Session { id, .. } = mode {
                 self.live.keep(Live {
                     session: id.to_owned(),
-                    state: state.as_slice().into(),
+                    state: kept.state.as_slice().into(),
                     store,
-                    instance,
+                    instance: kept.live,
                 });
             }
-            state
+            kept.state
         });
         let value = services.session_end.as_ref().and_then(|e| e.value.clone());
         let rolled_back = matches!(mode, Mode::Session { .. }) && kept.is_none();

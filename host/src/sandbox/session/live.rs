@@ -18,8 +18,9 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use wasmtime::{Instance, Store};
+use wasmtime::Store;
 
+use super::LiveInstance;
 use crate::sandbox::TaskState;
 
 /// How many sessions a sandbox keeps live, and for how long unused.
@@ -42,8 +43,10 @@ pub(in crate::sandbox) struct Live {
     pub session: String,
     /// The stored state the instance holds.
     pub state: Arc<[u8]>,
+    /// Declared before the store, so dropped first: the kernel stops
+    /// tracking the memory before the pool resets it for another instance.
+    pub instance: LiveInstance,
     pub store: Store<TaskState>,
-    pub instance: Instance,
 }
 
 struct Held {
@@ -75,6 +78,11 @@ impl LiveCache {
                 .spawn(move || sweep_while_alive(&weak))?;
         }
         Ok(cache)
+    }
+
+    /// Whether runs may keep their instances live here.
+    pub fn keeps(&self) -> bool {
+        self.config.capacity > 0
     }
 
     /// `session`'s live instance if it holds exactly `state`. Any other

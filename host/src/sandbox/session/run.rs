@@ -3,11 +3,12 @@
 //! if it ended well, its new state read.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use sandrun_api::{AppliedLimits, Outcome};
 use wasmtime::{Instance, Store};
 
-use super::{Capture, SessionState, StateError, TmpFiles, guest_memory};
+use super::{Capture, KnownPages, SessionState, StateError, TmpFiles, WriteTracker, guest_memory};
 use crate::sandbox::run::execute::{Ending, classify, enter, exited, instantiate};
 use crate::sandbox::{Prepared, Sandbox, TaskError, TaskState};
 
@@ -15,11 +16,30 @@ use crate::sandbox::{Prepared, Sandbox, TaskError, TaskState};
 pub(in crate::sandbox) struct SessionTurn<'a> {
     pub state: Option<&'a SessionState>,
     /// The session's live instance, already holding `state`.
-    pub live: Option<Instance>,
+    pub live: Option<LiveInstance>,
+    /// Whether the instance may be kept live after the run (so its writes
+    /// are worth tracking).
+    pub keep: bool,
     pub max_state_bytes: u64,
     pub source: &'a str,
     /// The run's `/tmp` on the host.
     pub tmp: &'a Path,
+}
+
+/// An instance holding a session's state, with what its memory holds
+/// beyond the snapshot's and, when the kernel tracks them, the writes to
+/// it since it did.
+pub(in crate::sandbox) struct LiveInstance {
+    pub instance: Instance,
+    pub known: KnownPages,
+    pub tracker: Option<WriteTracker>,
+}
+
+/// A run that ended well: its new state as stored, and the instance that
+/// holds it.
+pub(in crate::sandbox) struct Kept {
+    pub state: Vec<u8>,
+    pub live: LiveInstance,
 }
 
 impl Sandbox {
@@ -32,21 +52,22 @@ impl Sandbox {
         prepared: &Prepared,
         turn: SessionTurn<'_>,
         limits: &AppliedLimits,
-    ) -> Result<(Ending, Option<(Vec<u8>, Instance)>), TaskError> {
+    ) -> Result<(Ending, Option<Kept>), TaskError> {
         let python = self
             .python
             .get()
             .ok_or(TaskError::RuntimeNotLoaded(sandrun_api::Runtime::Python))?;
         let restore = turn.live.is_none();
-        let instance = match turn.live {
-            Some(instance) => {
-                let memory = guest_memory(store, &instance)?;
+        let began = Instant::now();
+        let (instance, mut known, tracker) = match turn.live {
+            Some(live) => {
+                let memory = guest_memory(store, &live.instance)?;
                 let size = memory.data_size(&*store);
                 store.data_mut().limiter.note_size(size);
-                instance
+                (live.instance, live.known, live.tracker)
             }
             None => match instantiate(store, prepared) {
-                Ok(instance) => instance,
+                Ok(instance) => (instance, KnownPages::default(), None),
                 Err(error) => return Ok((classify(error, limits), None)),
             },
         };
@@ -57,8 +78,9 @@ impl Sandbox {
             memory.data(&*store).into()
         });
         if let Some(state) = turn.state.filter(|_| restore) {
-            state.restore(store, &instance, &python.snapshot_hash)?;
+            known = state.restore(store, &instance, &python.snapshot_hash)?;
         }
+        let restored = began.elapsed();
         let code = match enter(store, prepared, &instance, turn.source) {
             Ok(code) => code,
             Err(error) => return Ok((classify(error, limits), None)),
@@ -79,6 +101,7 @@ impl Sandbox {
             };
             Ok((ending, None))
         };
+        let ran = began.elapsed();
         let tmp = match TmpFiles::read(turn.tmp, turn.max_state_bytes) {
             Ok(tmp) => tmp,
             Err(e) => return too_large(e),
@@ -89,9 +112,33 @@ impl Sandbox {
             tmp,
             clock_ns: store.data().clock.elapsed_nanos(),
             runs: turn.state.map_or(0, SessionState::runs) + 1,
+            known: &known,
+            written: tracker.as_ref().and_then(WriteTracker::take_written),
         };
-        let state = capture.read(store, &instance)?.to_bytes();
+        let tracking = capture.written.is_some();
+        let (state, known) = capture.read(store, &instance)?;
+        // Go on tracking the same memory, or start (again) on what it is now.
+        let memory = guest_memory(store, &instance)?.data(&*store);
+        let tracker = match tracker {
+            Some(tracker) if tracking && tracker.tracks(memory) => Some(tracker),
+            stale => {
+                drop(stale);
+                turn.keep.then(|| WriteTracker::start(memory)).flatten()
+            }
+        };
+        let captured = began.elapsed();
+        let state = state.to_bytes();
         let stored = state.len() as u64;
+        tracing::debug!(
+            live = !restore,
+            tracked = tracking,
+            start_ms = ms(restored),
+            run_ms = ms(ran - restored),
+            capture_ms = ms(captured - ran),
+            encode_ms = ms(began.elapsed() - captured),
+            state_bytes = stored,
+            "session turn"
+        );
         if stored > turn.max_state_bytes {
             return too_large(StateError(format!(
                 "the session's state would take {}; its limit is {}",
@@ -99,6 +146,18 @@ impl Sandbox {
                 bytesize::ByteSize(turn.max_state_bytes).display().iec()
             )));
         }
-        Ok((exited(end.status), Some((state, instance))))
+        let kept = Kept {
+            state,
+            live: LiveInstance {
+                instance,
+                known,
+                tracker,
+            },
+        };
+        Ok((exited(end.status), Some(kept)))
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
