@@ -20,10 +20,10 @@ use super::StateError;
 /// little, large enough that the page list stays short.
 pub(super) const PAGE: usize = 4096;
 
-/// Pages of memory per compressed region (16 KiB): a run of `x += 1`
+/// Pages of memory per compressed region (64 KiB): a run of `x += 1`
 /// changes pages in a few hundred places of the heap, and a smaller region
 /// compresses fewer unchanged pages again along with them.
-const REGION_PAGES: u32 = 4;
+const REGION_PAGES: u32 = 16;
 
 /// The pages of a memory that differ from a base image; past the image's
 /// end, the pages that are not zero (memory grows zeroed).
