@@ -24,6 +24,7 @@ mod examples;
 mod host_call_faults;
 mod host_calls;
 mod limits;
+mod matplotlib;
 mod module_cache;
 mod multi_node;
 mod postgres;

@@ -140,8 +140,8 @@ impl Sandbox {
         wasi.stderr(stderr.clone())
             .arg(&guest.argv0)
             .envs(&guest.env.iter().collect::<Vec<_>>());
-        let stdlib = (stdlib_dir, installed.manifest.stdlib_guest_dir());
-        preopen(&mut wasi, Some(stdlib), &workspace).map_err(failed)?;
+        let read_only_dirs = super::read_only_dirs(installed, stdlib_dir.to_owned());
+        preopen(&mut wasi, &read_only_dirs, &workspace).map_err(failed)?;
         let started = Instant::now();
         let clock = TaskClock::starting(started);
         let state = TaskState {
@@ -197,9 +197,18 @@ fn snapshot_key(installed: &Installed, stdlib_dir: &Path, pre_import: &[String])
     let mut hasher = Sha256::new();
     let stdlib_id = stdlib_dir.file_name().unwrap_or_default().to_string_lossy();
     let pin = installed.manifest.pin_id();
+    // The guest's libc keeps its table of preopens in the snapshot's memory.
+    let preopens = super::read_only_dirs(installed, stdlib_dir.to_owned())
+        .into_iter()
+        .map(|(_, guest)| guest)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let env = format!("{:?}", installed.manifest.guest.env);
     let parts = [
         pin.as_str(),
         &stdlib_id,
+        &preopens,
+        &env,
         turn::boot_source(),
         "globals exported",
         &pre_import.join("\n"),

@@ -3,7 +3,7 @@
 //! into an outcome.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -223,7 +223,7 @@ impl Sandbox {
             .monotonic_clock(clock);
         let preopen_err =
             |e: wasmtime::Error| TaskError::Workspace(std::io::Error::other(e.to_string()));
-        let (prepared, stdlib, turn) = match &task.source {
+        let (prepared, read_only_dirs, turn) = match &task.source {
             Source::Python { code } => {
                 let python = self
                     .python
@@ -237,17 +237,13 @@ impl Sandbox {
                     .collect();
                 env.extend(task.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 wasi.arg(&guest.argv0).envs(&env.iter().collect::<Vec<_>>());
-                let stdlib = (
-                    python.stdlib_dir.as_path(),
-                    python.installed.manifest.stdlib_guest_dir(),
-                );
                 let turn = match mode {
                     Mode::Task => task_source(code, &task.args, &env),
                     Mode::Session { stored, .. } => {
                         session_source(code, &task.args, &env, stored.is_none())
                     }
                 };
-                (&python.prepared, Some(stdlib), turn)
+                (&python.prepared, python.read_only_dirs.as_slice(), turn)
             }
             Source::Wasm { .. } if matches!(mode, Mode::Session { .. }) => {
                 return Err(TaskError::SessionNotPython);
@@ -257,10 +253,10 @@ impl Sandbox {
                     .args(&task.args)
                     .envs(&task.env.iter().collect::<Vec<_>>());
                 let wasm = wasm.expect("wasm tasks are prepared before they run");
-                (wasm, None, String::new())
+                (wasm, &[][..], String::new())
             }
         };
-        preopen(&mut wasi, stdlib, workspace).map_err(preopen_err)?;
+        preopen(&mut wasi, read_only_dirs, workspace).map_err(preopen_err)?;
 
         let deadline = started + Duration::from_millis(limits.timeout_ms);
         let mut services = Services::new(
@@ -380,16 +376,16 @@ impl Sandbox {
     }
 }
 
-/// Every guest's preopens: the standard library first when there is one
-/// (the interpreter finds it through the first preopen), then `/input` and
-/// `/tmp`. A Python snapshot's libc recorded this table, so the snapshot is
-/// made with the same one.
+/// Every guest's preopens: the runtime's read-only directories first when
+/// there are any (for Python, its standard library and the data beside it),
+/// then `/input` and `/tmp`. A Python snapshot's libc recorded this table,
+/// so the snapshot is made with the same one.
 pub(in crate::sandbox) fn preopen(
     wasi: &mut WasiCtxBuilder,
-    stdlib: Option<(&Path, &str)>,
+    read_only_dirs: &[(PathBuf, String)],
     workspace: &Workspace,
 ) -> wasmtime::Result<()> {
-    if let Some((host, guest)) = stdlib {
+    for (host, guest) in read_only_dirs {
         wasi.preopened_dir(host, guest, FsPerms::ReadOnly)?;
     }
     wasi.preopened_dir(workspace.input(), "/input", FsPerms::ReadOnly)?;
