@@ -86,6 +86,10 @@ pub struct TaskResult {
     /// For a session run: where the run found the session's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_start: Option<SessionStart>,
+    /// A write was refused because the guest's files would have passed its
+    /// `disk_bytes` limit (the guest saw `ENOSPC`: errno 51 in WASI).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disk_exceeded: bool,
 }
 
 /// Where a session's run found the session's state.

@@ -19,6 +19,7 @@ mod cli_sessions;
 mod configuration;
 mod connections;
 mod crash;
+mod disk_quota;
 mod escape;
 mod examples;
 mod host_call_faults;

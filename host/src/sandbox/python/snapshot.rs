@@ -37,6 +37,7 @@ use crate::sandbox::run::limits::MemoryLimiter;
 use crate::sandbox::run::output::CappedOutput;
 use crate::sandbox::run::stop::{CancelHandle, StopSignal};
 use crate::sandbox::run::workspace::Workspace;
+use crate::sandbox::wasi::disk_quota::DiskQuota;
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Sandbox, SandboxError, TaskState};
 
@@ -150,6 +151,7 @@ impl Sandbox {
             stop: StopSignal::new(CancelHandle::new(), started + SNAPSHOT_TIMEOUT),
             clock,
             open_files: OpenFiles::new(1024),
+            disk_quota: DiskQuota::new(u64::MAX, Vec::new()),
             services: Services::new(Arc::new(NoHooks), None, None, u64::MAX, u64::MAX),
         };
         let _slot = self.gate.enter();

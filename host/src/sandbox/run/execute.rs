@@ -23,6 +23,7 @@ use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
 use crate::sandbox::host_call::services::Services;
 use crate::sandbox::python::turn::{call_turn, session_source, task_source};
 use crate::sandbox::session::{Live, SessionState, SessionTurn};
+use crate::sandbox::wasi::disk_quota::DiskQuota;
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
@@ -275,6 +276,7 @@ impl Sandbox {
             stop: StopSignal::new(cancel.clone(), deadline),
             clock,
             open_files: OpenFiles::new(limits.open_files),
+            disk_quota: DiskQuota::new(limits.disk_bytes, vec![workspace.tmp()]),
             services,
         };
         // Declared before the store, so dropped after it: the slot is free
@@ -327,6 +329,7 @@ impl Sandbox {
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let peak = store.data().limiter.peak();
+        let disk_exceeded = store.data().disk_quota.exceeded();
         let services = std::mem::replace(store.data_mut(), TaskState::idle()).services;
         let kept = kept.map(|(state, instance)| {
             if let Mode::Session { id, .. } = mode {
@@ -368,6 +371,7 @@ impl Sandbox {
             value,
             rolled_back,
             session_start,
+            disk_exceeded,
         };
         Ok(Ran {
             result,
@@ -538,5 +542,6 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         value: None,
         rolled_back: false,
         session_start: None,
+        disk_exceeded: false,
     }
 }
