@@ -16,7 +16,7 @@
 //! "guest memory" the answer is written to, so the guest's memory is never
 //! touched by the checks.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use wasmtime::{Caller, Linker};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -26,6 +26,7 @@ use wiggle::GuestMemory;
 
 use super::MODULE;
 use super::errno::{ENOSPC, SUCCESS};
+use crate::runtime::disk_usage;
 use crate::sandbox::TaskState;
 use crate::sandbox::guest_memory::{memory, read_u32};
 
@@ -76,22 +77,9 @@ impl DiskQuota {
 }
 
 /// The bytes the files under `dirs` hold, by their sizes (a sparse file
-/// counts whole, as a copy of it would take).
+/// counts whole, as a copy of it would take; links are not followed).
 fn measure(dirs: &[PathBuf]) -> u64 {
-    fn walk(dir: &Path) -> u64 {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return 0;
-        };
-        entries
-            .flatten()
-            .map(|entry| match entry.metadata() {
-                Ok(m) if m.is_dir() => walk(&entry.path()),
-                Ok(m) => m.len(),
-                Err(_) => 0,
-            })
-            .sum()
-    }
-    dirs.iter().map(|d| walk(d)).sum()
+    dirs.iter().map(|dir| disk_usage(dir)).sum()
 }
 
 /// What the host learns of a descriptor before a call that may grow it.
@@ -184,6 +172,23 @@ fn growing(
     Ok(errno)
 }
 
+/// [`growing`] for a write to `fd` of the guest's iovec array at `iovs`,
+/// starting where `start` says, given the file's size.
+fn writing(
+    caller: &mut Caller<'_, TaskState>,
+    (fd, iovs, iovs_len): (i32, i32, i32),
+    start: impl FnOnce(&mut WasiP1Ctx, u64) -> Option<u64>,
+    call: impl FnOnce(&mut Caller<'_, TaskState>) -> wasmtime::Result<i32>,
+) -> wasmtime::Result<i32> {
+    let bytes = requested(caller, iovs, iovs_len);
+    growing(
+        caller,
+        fd,
+        |wasi, size| start(wasi, size)?.checked_add(bytes?),
+        call,
+    )
+}
+
 pub fn define(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         MODULE,
@@ -194,11 +199,10 @@ pub fn define(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
          iovs_len: i32,
          written: i32|
          -> wasmtime::Result<i32> {
-            let bytes = requested(&mut caller, iovs, iovs_len);
-            growing(
+            writing(
                 &mut caller,
-                fd,
-                |wasi, size| Some(write_position(wasi, fd, size)?.checked_add(bytes?)?),
+                (fd, iovs, iovs_len),
+                |wasi, size| write_position(wasi, fd, size),
                 |caller| call_wasi!(caller, fd_write(fd, iovs, iovs_len, written)),
             )
         },
@@ -213,11 +217,10 @@ pub fn define(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
          offset: i64,
          written: i32|
          -> wasmtime::Result<i32> {
-            let bytes = requested(&mut caller, iovs, iovs_len);
-            growing(
+            writing(
                 &mut caller,
-                fd,
-                |_, _| (offset as u64).checked_add(bytes?),
+                (fd, iovs, iovs_len),
+                |_, _| Some(offset as u64),
                 |caller| call_wasi!(caller, fd_pwrite(fd, iovs, iovs_len, offset, written)),
             )
         },
