@@ -31,6 +31,7 @@ mod multi_node;
 mod postgres;
 mod python;
 mod python_client;
+mod results;
 mod runtime_install;
 mod session_state;
 mod shutdown;

@@ -116,6 +116,8 @@ class TaskResult:
     rolled_back: bool = False
     session_start: SessionStart | None = None
     disk_exceeded: bool = False
+    results: list[dict[str, Any]] = field(default_factory=list)
+    results_truncated: bool = False
 
 
 @dataclass(frozen=True)

@@ -372,6 +372,8 @@ impl Sandbox {
             rolled_back,
             session_start,
             disk_exceeded,
+            results: services.displayed.results,
+            results_truncated: services.displayed.truncated,
         };
         Ok(Ran {
             result,
@@ -543,5 +545,7 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         rolled_back: false,
         session_start: None,
         disk_exceeded: false,
+        results: Vec::new(),
+        results_truncated: false,
     }
 }
