@@ -4,7 +4,9 @@
 //! not Linux's 28: the guest's Python sees `OSError: [Errno 51] No space
 //! left on device`, `errno.ENOSPC`.)
 
-use sandrun::sandbox::Task;
+use std::sync::Arc;
+
+use sandrun::sandbox::{CancelHandle, NoHooks, SessionInput, Task};
 use sandrun_api::{Limits, Outcome, TaskStatus};
 use serde_json::json;
 
@@ -152,4 +154,39 @@ async fn a_server_reports_the_cap_refuses_one_above_its_maximum_and_keeps_servin
     );
     still_serving(&app).await;
     app.stop().await;
+}
+
+/// Run `code` as the next run of a session whose state is `state`, with a
+/// disk cap of 1 MiB; the new state and what the run printed.
+fn session_run(state: Option<Arc<[u8]>>, code: &str) -> (Option<Arc<[u8]>>, String) {
+    let mut task = capped(code, MIB);
+    task.session = Some(SessionInput {
+        id: format!("disk-{:?}", std::thread::current().id()),
+        state,
+        max_state_bytes: 64 * MIB,
+    });
+    let ran = sandbox()
+        .run_with(&task, &CancelHandle::new(), Arc::new(NoHooks))
+        .expect("the run is accepted");
+    assert_eq!(
+        ran.result.outcome,
+        Outcome::Succeeded,
+        "{}",
+        stderr(&ran.result)
+    );
+    (ran.state.map(Arc::from), stdout(&ran.result))
+}
+
+#[test]
+fn a_sessions_files_count_against_each_later_run() {
+    let write = "import errno
+try:
+    open(f'/tmp/{name}', 'wb').write(b'x' * 600_000)
+    print('kept')
+except OSError as e:
+    print(errno.errorcode[e.errno])";
+    let (state, out) = session_run(None, &format!("name = 'a'\n{write}"));
+    assert_eq!(out, "kept\n");
+    let (_, out) = session_run(state, &format!("name = 'b'\n{write}"));
+    assert_eq!(out, "ENOSPC\n", "the first run's file is still there");
 }
