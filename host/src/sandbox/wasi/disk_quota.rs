@@ -180,11 +180,15 @@ fn writing(
     start: impl FnOnce(&mut WasiP1Ctx, u64) -> Option<u64>,
     call: impl FnOnce(&mut Caller<'_, TaskState>) -> wasmtime::Result<i32>,
 ) -> wasmtime::Result<i32> {
-    let bytes = requested(caller, iovs, iovs_len);
+    let Some(bytes) = requested(caller, iovs, iovs_len) else {
+        // An iovec outside the guest's memory: wasmtime-wasi's own answer,
+        // `EFAULT`, is the right one.
+        return call(caller);
+    };
     growing(
         caller,
         fd,
-        |wasi, size| start(wasi, size)?.checked_add(bytes?),
+        |wasi, size| start(wasi, size)?.checked_add(bytes),
         call,
     )
 }
