@@ -8,6 +8,7 @@
 mod blob;
 pub mod constraints;
 mod de;
+mod display;
 mod event;
 mod health;
 mod limits;
@@ -22,6 +23,7 @@ mod task;
 
 pub use blob::{Blob, InvalidBase64};
 pub use de::Object;
+pub use display::MimeBundle;
 pub use event::TaskEvent;
 pub use health::{Readiness, RuntimeInfo, RuntimeList};
 pub use limits::{AppliedLimits, Limits};

@@ -76,6 +76,16 @@ pub struct Limits {
     )]
     #[schema(minimum = 1)]
     pub host_call_bytes: Option<u64>,
+    /// Bytes the guest's files may take in its writable directories
+    /// (`/tmp`); a write past them fails in the guest with `ENOSPC` and the
+    /// result says `disk_exceeded`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
+    pub disk_bytes: Option<u64>,
 }
 
 impl Limits {
@@ -90,6 +100,7 @@ impl Limits {
             open_files: self.open_files.or(base.open_files),
             host_calls: self.host_calls.or(base.host_calls),
             host_call_bytes: self.host_call_bytes.or(base.host_call_bytes),
+            disk_bytes: self.disk_bytes.or(base.disk_bytes),
         }
     }
 }
@@ -109,4 +120,7 @@ pub struct AppliedLimits {
     /// 0 in results recorded before this limit existed.
     #[serde(default)]
     pub host_call_bytes: u64,
+    /// 0 in results recorded before this limit existed.
+    #[serde(default)]
+    pub disk_bytes: u64,
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{AppliedLimits, Output};
+use crate::{AppliedLimits, MimeBundle, Output};
 
 /// Why a task stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -86,6 +86,19 @@ pub struct TaskResult {
     /// For a session run: where the run found the session's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_start: Option<SessionStart>,
+    /// A write was refused because the guest's files would have passed its
+    /// `disk_bytes` limit (the guest saw `ENOSPC`: errno 51 in WASI).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disk_exceeded: bool,
+    /// What the run displayed, in order: each `sandrun.display(obj)`, a
+    /// session run's trailing expression, and the matplotlib figures still
+    /// open when it ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<MimeBundle>,
+    /// Some results were not kept: the run displayed more of them, or more
+    /// bytes of them, than a run may keep.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub results_truncated: bool,
 }
 
 /// Where a session's run found the session's state.

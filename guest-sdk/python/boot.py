@@ -11,6 +11,9 @@
 # of exiting, so that the interpreter stays sound for the next run, and
 # reports its status and the value of a trailing expression through the
 # `session_end` host call.
+#
+# Both show the matplotlib figures still open at the end as results, as a
+# notebook does, and a session run its trailing expression's value too.
 
 
 def _sandrun_snapshot(modules):
@@ -35,11 +38,12 @@ def _sandrun_snapshot(modules):
 def _sandrun_task(spec):
     import linecache, os, sys, __main__
 
-    reseed, ended = _sandrun_reseed, _sandrun_ended
+    reseed, ended, show_figures = _sandrun_reseed, _sandrun_ended, _sandrun_show_figures
     for name in (
         "_sandrun_task",
         "_sandrun_reseed",
         "_sandrun_ended",
+        "_sandrun_show_figures",
         "_sandrun_session_start",
         "_sandrun_session_run",
     ):
@@ -55,6 +59,7 @@ def _sandrun_task(spec):
         exec(compile(source, "<string>", "exec"), __main__.__dict__)
     except BaseException as e:
         error = e
+    show_figures(sys)
     status = ended(sys, error)
     if status:
         os._exit(status)
@@ -67,6 +72,7 @@ def _sandrun_session_start(spec):
     runner.reseed = __main__.__dict__.pop("_sandrun_reseed")
     runner.ended = __main__.__dict__.pop("_sandrun_ended")
     runner.run = __main__.__dict__.pop("_sandrun_session_run")
+    runner.show_figures = __main__.__dict__.pop("_sandrun_show_figures")
     for name in ("_sandrun_task", "_sandrun_session_start"):
         del __main__.__dict__[name]
     sys.modules["_sandrun_session"] = runner
@@ -98,10 +104,22 @@ def _sandrun_session_run(spec):
                 value = repr(result)
                 if len(value) > 65536:
                     value = value[:65536] + "…"
+                import sandrun
+
+                sandrun._display_run_end(result)
     except BaseException as e:
         error = e
+    runner.show_figures(sys)
     report = {"call": "session_end", "status": runner.ended(sys, error), "value": value}
     _host.call(json.dumps(report).encode())
+
+
+def _sandrun_show_figures(sys):
+    # Only a run that drew with pyplot has figures to show.
+    if "matplotlib.pyplot" in sys.modules:
+        import sandrun
+
+        sandrun._show_open_figures()
 
 
 def _sandrun_reseed(sys, entropy):

@@ -494,6 +494,7 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         open_files: l.open_files.unwrap_or(base.open_files),
         host_calls: l.host_calls.unwrap_or(base.host_calls),
         host_call_bytes: l.host_call_bytes.unwrap_or(base.host_call_bytes),
+        disk_bytes: l.disk_bytes.unwrap_or(base.disk_bytes),
     };
     let maximum = over(builtin.maximum, &file.maximum);
     let defaults = over(builtin.defaults, &file.default);
@@ -512,6 +513,7 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         open_files: Some(defaults.open_files),
         host_calls: Some(defaults.host_calls),
         host_call_bytes: Some(defaults.host_call_bytes),
+        disk_bytes: Some(defaults.disk_bytes),
     })
     .map_err(|e| invalid("limits.default", e.to_string()))?;
     if maximum.memory_bytes > 4 << 30 {

@@ -8,12 +8,13 @@
 mod error;
 mod install;
 mod manifest;
+mod zip_data;
 
 use std::path::{Path, PathBuf};
 
 pub use error::RuntimeError;
 pub use install::{WheelSource, install};
-pub use manifest::{GuestSetup, Manifest};
+pub use manifest::{GuestSetup, Manifest, ZipData};
 
 use crate::home::Home;
 use crate::progress::Progress;
@@ -58,11 +59,39 @@ impl Installed {
     pub fn stdlib_dir(&self) -> PathBuf {
         self.dir.join("lib")
     }
+
+    /// The directories unpacked from the stdlib zip's own archives
+    /// (`guest.zip_data`), each with the guest path it is preopened at.
+    pub fn zip_data_dirs(&self) -> Vec<(PathBuf, String)> {
+        self.manifest
+            .guest
+            .zip_data
+            .iter()
+            .map(|data| {
+                (
+                    zip_data_host_dir(&self.dir, data),
+                    self.manifest.zip_data_guest_dir(data),
+                )
+            })
+            .collect()
+    }
+}
+
+/// What an install holds, numbered: bumped when it comes to hold other
+/// files (2: the stdlib zip's data archives unpacked), so that an install
+/// of an older layout is made again instead of used.
+const LAYOUT: u32 = 2;
+
+/// Where `data` is unpacked in the install at `dir`.
+fn zip_data_host_dir(dir: &Path, data: &ZipData) -> PathBuf {
+    dir.join("zip-data").join(&data.dir)
 }
 
 /// Where `manifest`'s runtime lives once installed under `home`.
 pub fn install_dir(home: &Home, manifest: &Manifest) -> PathBuf {
-    home.runtimes().join(&manifest.name).join(manifest.pin_id())
+    home.runtimes()
+        .join(&manifest.name)
+        .join(format!("{}-layout{LAYOUT}", manifest.pin_id()))
 }
 
 /// The installed copy of `manifest`'s runtime, if there is one. An install

@@ -56,6 +56,7 @@ use run::limits::MemoryLimiter;
 use run::stop::StopSignal;
 use run::workspace::Workspaces;
 use session::LiveCache;
+use wasi::disk_quota::DiskQuota;
 use wasi::open_files::OpenFiles;
 
 /// Everything the host keeps for one running task.
@@ -65,6 +66,7 @@ struct TaskState {
     stop: StopSignal,
     clock: TaskClock,
     open_files: OpenFiles,
+    disk_quota: DiskQuota,
     services: Services,
 }
 
@@ -79,6 +81,7 @@ impl TaskState {
             stop: StopSignal::new(CancelHandle::new(), now),
             clock: TaskClock::starting(now),
             open_files: OpenFiles::new(0),
+            disk_quota: DiskQuota::new(0, Vec::new()),
             services: Services::new(Arc::new(NoHooks), None, None, 0, 0),
         }
     }

@@ -85,5 +85,8 @@ fn host_environment_variables_are_not_visible() {
         "the host has a PATH to hide"
     );
     let r = python("import os\nprint(sorted(os.environ))");
-    assert_eq!(stdout(&r), "['HOME', 'PYTHONTZPATH', 'TMPDIR']\n");
+    assert_eq!(
+        stdout(&r),
+        "['HOME', 'MPLBACKEND', 'PYTHONTZPATH', 'TMPDIR']\n"
+    );
 }

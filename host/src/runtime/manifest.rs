@@ -50,6 +50,22 @@ pub struct GuestSetup {
     /// Modules imported once, into the snapshot every task starts from.
     #[serde(default)]
     pub pre_import: Vec<String>,
+    /// Archives inside the stdlib zip that their package reads as plain
+    /// files, which it cannot do inside a zip: each is extracted once, at
+    /// install, and preopened read-only under the zip's own guest path.
+    #[serde(default)]
+    pub zip_data: Vec<ZipData>,
+}
+
+/// One archive inside the stdlib zip, and where it is unpacked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZipData {
+    /// The archive's path inside the stdlib zip.
+    pub archive: String,
+    /// Where its files go, relative to the zip: the guest sees them under
+    /// `stdlib_path/dir`, where the package's own `__file__` points.
+    pub dir: String,
 }
 
 impl Manifest {
@@ -69,6 +85,19 @@ impl Manifest {
                 "guest.stdlib_path of `{}` must be an absolute file path",
                 manifest.name
             )));
+        }
+        for data in &manifest.guest.zip_data {
+            let relative = |p: &str| {
+                !p.is_empty()
+                    && !p.starts_with('/')
+                    && p.split('/').all(|part| !matches!(part, "" | "." | ".."))
+            };
+            if !relative(&data.archive) || !relative(&data.dir) {
+                return Err(RuntimeError::BadManifest(format!(
+                    "guest.zip_data of `{}` must name relative paths without `..`",
+                    manifest.name
+                )));
+            }
         }
         Ok(manifest)
     }
@@ -96,6 +125,11 @@ impl Manifest {
             Some(i) => &path[..i],
             None => path,
         }
+    }
+
+    /// Where the guest finds `data`'s files.
+    pub fn zip_data_guest_dir(&self, data: &ZipData) -> String {
+        format!("{}/{}", self.guest.stdlib_path, data.dir)
     }
 
     /// The standard library's file name, as the guest expects it.

@@ -23,8 +23,8 @@ use crate::runtime::Installed;
 pub(super) struct PythonRuntime {
     pub(super) prepared: Prepared,
     pub(super) installed: Installed,
-    /// Preopened as the standard library: the runtime's own, plus `sandrun.py`.
-    pub(super) stdlib_dir: PathBuf,
+    /// The runtime's directories, preopened read-only in this order.
+    pub(super) read_only_dirs: Vec<(PathBuf, String)>,
     /// The snapshot module's sha256: a session's state belongs to it.
     pub(super) snapshot_hash: String,
     /// The snapshot's memory as a fresh instance has it, which a session's
@@ -62,7 +62,7 @@ impl Sandbox {
         let _ = self.python.set(PythonRuntime {
             prepared,
             installed: installed.clone(),
-            stdlib_dir,
+            read_only_dirs: read_only_dirs(installed, stdlib_dir),
             snapshot_hash,
             base_memory: OnceLock::new(),
         });
@@ -73,4 +73,16 @@ impl Sandbox {
     pub fn python_loaded(&self) -> bool {
         self.python.get().is_some()
     }
+}
+
+/// The directories a Python guest is given read-only, host path and guest
+/// path, in the order they are preopened: first the standard library
+/// (`stdlib_dir`, the runtime's own zip plus `sandrun.py`; the interpreter
+/// finds it through the first preopen), then the data unpacked from the
+/// zip, under the zip's own path, where matplotlib looks for its fonts.
+pub(super) fn read_only_dirs(installed: &Installed, stdlib_dir: PathBuf) -> Vec<(PathBuf, String)> {
+    let stdlib = (stdlib_dir, installed.manifest.stdlib_guest_dir().to_owned());
+    std::iter::once(stdlib)
+        .chain(installed.zip_data_dirs())
+        .collect()
 }

@@ -84,6 +84,7 @@ class Limits(TypedDict, total=False):
     open_files: int
     host_calls: int
     host_call_bytes: int
+    disk_bytes: int
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,9 @@ class TaskResult:
     value: str | None = None
     rolled_back: bool = False
     session_start: SessionStart | None = None
+    disk_exceeded: bool = False
+    results: list[dict[str, Any]] = field(default_factory=list)
+    results_truncated: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,14 @@
 //! kv call, a database round trip), so the call past the task's limit
 //! stops the guest instead of answering it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sandrun_api::{LogLevel, LogLine};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::display::{Displayed, MAX_RESULT_BYTES, MAX_RESULTS};
 use super::hooks::{KvError, KvStore, TaskHooks};
 use crate::sandbox::run::stop::{StopReason, Stopped};
 
@@ -40,6 +42,7 @@ const CALLS: &[&str] = &[
     "kv_get",
     "kv_put",
     "kv_delete",
+    "display",
 ];
 
 /// One host call, as the guest asked for it.
@@ -72,6 +75,9 @@ enum Request {
     KvDelete {
         key: String,
     },
+    Display {
+        data: BTreeMap<String, Value>,
+    },
 }
 
 /// Why a host call was refused; the guest gets the code and the message.
@@ -101,6 +107,11 @@ pub enum CallError {
     BadKey(usize),
     #[error("no key-value store: {0}")]
     KvUnavailable(&'static str),
+    #[error(
+        "the run already keeps {MAX_RESULTS} results or {} of them; no more are kept",
+        bytesize::ByteSize(MAX_RESULT_BYTES as u64).display().iec()
+    )]
+    ResultsFull,
     #[error("`session_end` is the session runner's, and this is not a session run")]
     NotASession,
     #[error(transparent)]
@@ -117,7 +128,7 @@ impl CallError {
             CallError::Malformed(_) | CallError::BadRequest { .. } => "bad_request",
             CallError::UnknownCall(_) | CallError::NotASession => "unknown_call",
             CallError::BadProgress(_) | CallError::BadKey(_) => "invalid",
-            CallError::TooManyLogs => "limit_reached",
+            CallError::TooManyLogs | CallError::ResultsFull => "limit_reached",
             CallError::KvUnavailable(_) => "kv_unavailable",
             CallError::Kv(_) => "kv_failed",
         }
@@ -136,6 +147,7 @@ pub struct Services {
     pub output: Option<Value>,
     pub logs: Vec<LogLine>,
     pub progress: Option<f64>,
+    pub displayed: Displayed,
     /// Whether this is a session run, whose runner reports its end.
     session: bool,
     pub session_end: Option<SessionEnd>,
@@ -167,6 +179,7 @@ impl Services {
             output: None,
             logs: Vec::new(),
             progress: None,
+            displayed: Displayed::default(),
             session: false,
             session_end: None,
         }
@@ -244,6 +257,10 @@ impl Services {
             Request::KvDelete { key } => {
                 let (store, ns) = self.kv(&key)?;
                 Ok(Value::Bool(store.delete(ns, &key)?))
+            }
+            Request::Display { data } => {
+                self.displayed.add(data)?;
+                Ok(Value::Null)
             }
         }
     }

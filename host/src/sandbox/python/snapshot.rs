@@ -37,6 +37,7 @@ use crate::sandbox::run::limits::MemoryLimiter;
 use crate::sandbox::run::output::CappedOutput;
 use crate::sandbox::run::stop::{CancelHandle, StopSignal};
 use crate::sandbox::run::workspace::Workspace;
+use crate::sandbox::wasi::disk_quota::DiskQuota;
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Sandbox, SandboxError, TaskState};
 
@@ -140,8 +141,8 @@ impl Sandbox {
         wasi.stderr(stderr.clone())
             .arg(&guest.argv0)
             .envs(&guest.env.iter().collect::<Vec<_>>());
-        let stdlib = (stdlib_dir, installed.manifest.stdlib_guest_dir());
-        preopen(&mut wasi, Some(stdlib), &workspace).map_err(failed)?;
+        let read_only_dirs = super::read_only_dirs(installed, stdlib_dir.to_owned());
+        preopen(&mut wasi, &read_only_dirs, &workspace).map_err(failed)?;
         let started = Instant::now();
         let clock = TaskClock::starting(started);
         let state = TaskState {
@@ -150,6 +151,7 @@ impl Sandbox {
             stop: StopSignal::new(CancelHandle::new(), started + SNAPSHOT_TIMEOUT),
             clock,
             open_files: OpenFiles::new(1024),
+            disk_quota: DiskQuota::new(u64::MAX, Vec::new()),
             services: Services::new(Arc::new(NoHooks), None, None, u64::MAX, u64::MAX),
         };
         let _slot = self.gate.enter();
@@ -197,9 +199,18 @@ fn snapshot_key(installed: &Installed, stdlib_dir: &Path, pre_import: &[String])
     let mut hasher = Sha256::new();
     let stdlib_id = stdlib_dir.file_name().unwrap_or_default().to_string_lossy();
     let pin = installed.manifest.pin_id();
+    // The guest's libc keeps its table of preopens in the snapshot's memory.
+    let preopens = super::read_only_dirs(installed, stdlib_dir.to_owned())
+        .into_iter()
+        .map(|(_, guest)| guest)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let env = format!("{:?}", installed.manifest.guest.env);
     let parts = [
         pin.as_str(),
         &stdlib_id,
+        &preopens,
+        &env,
         turn::boot_source(),
         "globals exported",
         &pre_import.join("\n"),

@@ -3,7 +3,7 @@
 //! into an outcome.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
 use crate::sandbox::host_call::services::Services;
 use crate::sandbox::python::turn::{call_turn, session_source, task_source};
 use crate::sandbox::session::{Live, SessionState, SessionTurn};
+use crate::sandbox::wasi::disk_quota::DiskQuota;
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
 
@@ -223,7 +224,7 @@ impl Sandbox {
             .monotonic_clock(clock);
         let preopen_err =
             |e: wasmtime::Error| TaskError::Workspace(std::io::Error::other(e.to_string()));
-        let (prepared, stdlib, turn) = match &task.source {
+        let (prepared, read_only_dirs, turn) = match &task.source {
             Source::Python { code } => {
                 let python = self
                     .python
@@ -237,17 +238,13 @@ impl Sandbox {
                     .collect();
                 env.extend(task.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 wasi.arg(&guest.argv0).envs(&env.iter().collect::<Vec<_>>());
-                let stdlib = (
-                    python.stdlib_dir.as_path(),
-                    python.installed.manifest.stdlib_guest_dir(),
-                );
                 let turn = match mode {
                     Mode::Task => task_source(code, &task.args, &env),
                     Mode::Session { stored, .. } => {
                         session_source(code, &task.args, &env, stored.is_none())
                     }
                 };
-                (&python.prepared, Some(stdlib), turn)
+                (&python.prepared, python.read_only_dirs.as_slice(), turn)
             }
             Source::Wasm { .. } if matches!(mode, Mode::Session { .. }) => {
                 return Err(TaskError::SessionNotPython);
@@ -257,10 +254,10 @@ impl Sandbox {
                     .args(&task.args)
                     .envs(&task.env.iter().collect::<Vec<_>>());
                 let wasm = wasm.expect("wasm tasks are prepared before they run");
-                (wasm, None, String::new())
+                (wasm, &[][..], String::new())
             }
         };
-        preopen(&mut wasi, stdlib, workspace).map_err(preopen_err)?;
+        preopen(&mut wasi, read_only_dirs, workspace).map_err(preopen_err)?;
 
         let deadline = started + Duration::from_millis(limits.timeout_ms);
         let mut services = Services::new(
@@ -279,6 +276,7 @@ impl Sandbox {
             stop: StopSignal::new(cancel.clone(), deadline),
             clock,
             open_files: OpenFiles::new(limits.open_files),
+            disk_quota: DiskQuota::new(limits.disk_bytes, vec![workspace.tmp()]),
             services,
         };
         // Declared before the store, so dropped after it: the slot is free
@@ -332,6 +330,7 @@ impl Sandbox {
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let peak = store.data().limiter.peak();
+        let disk_exceeded = store.data().disk_quota.exceeded();
         let services = std::mem::replace(store.data_mut(), TaskState::idle()).services;
         let kept = kept.map(|kept| {
             if let Mode::Session { id, .. } = mode {
@@ -373,6 +372,9 @@ impl Sandbox {
             value,
             rolled_back,
             session_start,
+            disk_exceeded,
+            results: services.displayed.results,
+            results_truncated: services.displayed.truncated,
         };
         Ok(Ran {
             result,
@@ -381,16 +383,16 @@ impl Sandbox {
     }
 }
 
-/// Every guest's preopens: the standard library first when there is one
-/// (the interpreter finds it through the first preopen), then `/input` and
-/// `/tmp`. A Python snapshot's libc recorded this table, so the snapshot is
-/// made with the same one.
+/// Every guest's preopens: the runtime's read-only directories first when
+/// there are any (for Python, its standard library and the data beside it),
+/// then `/input` and `/tmp`. A Python snapshot's libc recorded this table,
+/// so the snapshot is made with the same one.
 pub(in crate::sandbox) fn preopen(
     wasi: &mut WasiCtxBuilder,
-    stdlib: Option<(&Path, &str)>,
+    read_only_dirs: &[(PathBuf, String)],
     workspace: &Workspace,
 ) -> wasmtime::Result<()> {
-    if let Some((host, guest)) = stdlib {
+    for (host, guest) in read_only_dirs {
         wasi.preopened_dir(host, guest, FsPerms::ReadOnly)?;
     }
     wasi.preopened_dir(workspace.input(), "/input", FsPerms::ReadOnly)?;
@@ -543,5 +545,8 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         value: None,
         rolled_back: false,
         session_start: None,
+        disk_exceeded: false,
+        results: Vec::new(),
+        results_truncated: false,
     }
 }

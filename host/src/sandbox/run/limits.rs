@@ -24,6 +24,7 @@ impl Default for LimitPolicy {
                 open_files: 64,
                 host_calls: 100_000,
                 host_call_bytes: 2 * MIB,
+                disk_bytes: 256 * MIB,
             },
             maximum: AppliedLimits {
                 fuel: 5_000_000_000_000,
@@ -34,6 +35,7 @@ impl Default for LimitPolicy {
                 open_files: 1024,
                 host_calls: 100_000_000,
                 host_call_bytes: 64 * MIB,
+                disk_bytes: 16 * 1024 * MIB,
             },
         }
     }
@@ -144,6 +146,13 @@ impl LimitPolicy {
                 r.host_call_bytes,
                 d.host_call_bytes,
                 m.host_call_bytes,
+                bytes,
+            )?,
+            disk_bytes: pick(
+                field("disk space", "disk_bytes"),
+                r.disk_bytes,
+                d.disk_bytes,
+                m.disk_bytes,
                 bytes,
             )?,
         })

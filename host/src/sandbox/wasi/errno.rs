@@ -4,3 +4,4 @@ pub const SUCCESS: i32 = 0;
 pub const EFAULT: i32 = 21;
 pub const EINVAL: i32 = 28;
 pub const EMFILE: i32 = 33;
+pub const ENOSPC: i32 = 51;

@@ -9,15 +9,11 @@
 use std::collections::HashSet;
 
 use wasmtime::{Caller, Linker};
-use wasmtime_wasi::p1::wasi_snapshot_preview1 as wasi;
-use wasmtime_wasi::runtime::in_tokio;
-use wiggle::GuestMemory;
 
+use super::MODULE;
 use super::errno::{EMFILE, SUCCESS};
 use crate::sandbox::TaskState;
 use crate::sandbox::guest_memory::{memory, read_u32};
-
-const MODULE: &str = "wasi_snapshot_preview1";
 
 /// The descriptors a task opened, and how many it may hold.
 #[derive(Debug)]
@@ -33,19 +29,6 @@ impl OpenFiles {
             open: HashSet::new(),
         }
     }
-}
-
-/// Run one of wasmtime-wasi's preview1 functions on the caller's memory.
-macro_rules! call_wasi {
-    ($caller:expr, $func:ident($($arg:expr),*)) => {{
-        match memory($caller) {
-            Err(errno) => Ok(errno),
-            Ok(mem) => {
-                let (data, state) = mem.data_and_store_mut(&mut *$caller);
-                in_tokio(wasi::$func(&mut state.wasi, &mut GuestMemory::Unshared(data), $($arg),*))
-            }
-        }
-    }};
 }
 
 pub fn define(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {

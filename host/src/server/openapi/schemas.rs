@@ -26,6 +26,7 @@ pub fn set_maxima(doc: &mut Document, maximum: &AppliedLimits) {
         ("open_files", maximum.open_files.into()),
         ("host_calls", maximum.host_calls),
         ("host_call_bytes", maximum.host_call_bytes),
+        ("disk_bytes", maximum.disk_bytes),
     ];
     set_maximum(limits, &maxima);
 }
