@@ -25,6 +25,10 @@ def _sandrun_snapshot(modules):
     sys.path_importer_cache.clear()
     for name in modules:
         importlib.import_module(name)
+    # The runners show a session's trailing value through `sandrun`:
+    # imported here, it is part of the snapshot and not of every session's
+    # state.
+    import sandrun
     # Everything alive now lives as long as the snapshot. Frozen, it is no
     # longer scanned by the collections a task triggers: with numpy and
     # pandas imported, a young collection took 3 ms before, and tasks start
