@@ -86,6 +86,24 @@ pub struct Limits {
     )]
     #[schema(minimum = 1)]
     pub disk_bytes: Option<u64>,
+    /// Rich results (MIME bundles) a run keeps; one more is refused and
+    /// the result says `results_truncated`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
+    pub results: Option<u64>,
+    /// Bytes of rich results a run keeps (counted as their JSON); a bundle
+    /// past them is refused and the result says `results_truncated`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
+    pub result_bytes: Option<u64>,
 }
 
 impl Limits {
@@ -101,6 +119,8 @@ impl Limits {
             host_calls: self.host_calls.or(base.host_calls),
             host_call_bytes: self.host_call_bytes.or(base.host_call_bytes),
             disk_bytes: self.disk_bytes.or(base.disk_bytes),
+            results: self.results.or(base.results),
+            result_bytes: self.result_bytes.or(base.result_bytes),
         }
     }
 }
@@ -123,4 +143,10 @@ pub struct AppliedLimits {
     /// 0 in results recorded before this limit existed.
     #[serde(default)]
     pub disk_bytes: u64,
+    /// 0 in results recorded before this limit existed.
+    #[serde(default)]
+    pub results: u64,
+    /// 0 in results recorded before this limit existed.
+    #[serde(default)]
+    pub result_bytes: u64,
 }

@@ -495,6 +495,8 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         host_calls: l.host_calls.unwrap_or(base.host_calls),
         host_call_bytes: l.host_call_bytes.unwrap_or(base.host_call_bytes),
         disk_bytes: l.disk_bytes.unwrap_or(base.disk_bytes),
+        results: l.results.unwrap_or(base.results),
+        result_bytes: l.result_bytes.unwrap_or(base.result_bytes),
     };
     let maximum = over(builtin.maximum, &file.maximum);
     let defaults = over(builtin.defaults, &file.default);
@@ -514,6 +516,8 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         host_calls: Some(defaults.host_calls),
         host_call_bytes: Some(defaults.host_call_bytes),
         disk_bytes: Some(defaults.disk_bytes),
+        results: Some(defaults.results),
+        result_bytes: Some(defaults.result_bytes),
     })
     .map_err(|e| invalid("limits.default", e.to_string()))?;
     if maximum.memory_bytes > 4 << 30 {

@@ -192,3 +192,44 @@ async fn a_server_returns_the_results_of_tasks_and_session_runs() {
     );
     app.stop().await;
 }
+
+/// The caps are limits like the others: a task asks for its own, a request
+/// above the server's maximum is a 400 naming the field, and the server
+/// keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_sets_its_own_result_caps_within_the_maximum() {
+    let app = spawn_app().await;
+    let code =
+        "import sandrun\nfor i in range(5):\n    sandrun.display(i)\nsandrun.display('x' * 5000)";
+    let few = app
+        .run(json!({"runtime": "python", "code": code, "limits": {"results": 3}}))
+        .await;
+    let result = few.result.unwrap();
+    assert_eq!(result.results.len(), 3);
+    assert!(result.results_truncated);
+    assert_eq!(result.limits.results, 3);
+    let small = app
+        .run(json!({"runtime": "python", "code": code, "limits": {"result_bytes": 1000}}))
+        .await;
+    let result = small.result.unwrap();
+    assert_eq!(
+        result.results.len(),
+        5,
+        "the 5,000-character one does not fit"
+    );
+    assert!(result.results_truncated);
+    assert_eq!(result.limits.result_bytes, 1000);
+
+    let maximum = sandbox().policy().maximum;
+    for (field, above) in [
+        ("results", maximum.results + 1),
+        ("result_bytes", maximum.result_bytes + 1),
+    ] {
+        let body = json!({"runtime": "python", "code": "", "limits": {field: above}});
+        let p = crate::api_errors::problem(app.post("/v1/tasks", &body).await, 400).await;
+        assert_eq!(p.field.as_deref(), Some(format!("limits.{field}").as_str()));
+    }
+    let still = app.run(python("print(1)")).await;
+    assert_eq!(still.status, TaskStatus::Succeeded);
+    app.stop().await;
+}

@@ -98,6 +98,14 @@ pub struct LimitArgs {
     /// Bytes the guest's files in /tmp may take, e.g. 1GiB
     #[arg(long, value_name = "SIZE")]
     pub disk_limit: Option<ByteSize>,
+
+    /// Rich results (MIME bundles) a run may keep
+    #[arg(long, value_name = "N")]
+    pub results: Option<u64>,
+
+    /// Bytes of rich results a run may keep, e.g. 64MiB
+    #[arg(long, value_name = "SIZE")]
+    pub result_bytes: Option<ByteSize>,
 }
 
 fn parse_runtime(s: &str) -> Result<Runtime, String> {
@@ -199,6 +207,8 @@ impl LimitArgs {
             host_calls: self.host_calls,
             host_call_bytes: self.host_call_bytes.map(|b| b.as_u64()),
             disk_bytes: self.disk_limit.map(|b| b.as_u64()),
+            results: self.results,
+            result_bytes: self.result_bytes.map(|b| b.as_u64()),
         }
     }
 }

@@ -15,7 +15,7 @@
 //! by whoever runs the task through the `hooks` traits, so the sandbox
 //! knows nothing of servers or databases.
 
-mod display;
+pub(in crate::sandbox) mod display;
 pub(super) mod hooks;
 pub(super) mod services;
 

@@ -85,6 +85,8 @@ class Limits(TypedDict, total=False):
     host_calls: int
     host_call_bytes: int
     disk_bytes: int
+    results: int
+    result_bytes: int
 
 
 @dataclass(frozen=True)

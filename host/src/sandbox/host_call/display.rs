@@ -1,7 +1,7 @@
 //! The `display` host call: a MIME bundle the guest shows (see
 //! `sandrun.display` in the Python SDK), checked and kept for the run's
-//! `results`. A run keeps at most [`MAX_RESULTS`] bundles and
-//! [`MAX_RESULT_BYTES`] of them; past either, the call is refused with
+//! `results`. A run keeps at most its `results` limit of bundles and its
+//! `result_bytes` of them; past either, the call is refused with
 //! `limit_reached` and the result says `results_truncated`, so a loop that
 //! displays forever costs the host nothing more.
 
@@ -14,29 +14,42 @@ use serde_json::Value;
 
 use super::services::CallError;
 
-/// The most bundles one run keeps.
-pub const MAX_RESULTS: usize = 100;
-/// The most bytes of bundles one run keeps, counted as their JSON.
-pub const MAX_RESULT_BYTES: usize = 16 << 20;
-
-/// The bundles a run displayed.
+/// The bundles a run displayed. The default keeps none.
 #[derive(Debug, Default)]
 pub struct Displayed {
     pub results: Vec<MimeBundle>,
-    bytes: usize,
+    bytes: u64,
     pub truncated: bool,
+    /// The most bundles the run keeps.
+    max_results: u64,
+    /// The most bytes of bundles the run keeps, counted as their JSON.
+    max_bytes: u64,
 }
 
 impl Displayed {
+    /// Keeping up to `max_results` bundles and `max_bytes` of them.
+    pub fn capped(max_results: u64, max_bytes: u64) -> Self {
+        Displayed {
+            max_results,
+            max_bytes,
+            ..Displayed::default()
+        }
+    }
+
     /// Keep `data` as the next result, if it is a valid bundle and fits.
     pub fn add(&mut self, data: BTreeMap<String, Value>) -> Result<(), CallError> {
         check(&data)?;
         let bytes = serde_json::to_vec(&data)
             .expect("JSON values serialise")
-            .len();
-        if self.results.len() >= MAX_RESULTS || self.bytes + bytes > MAX_RESULT_BYTES {
+            .len() as u64;
+        if self.results.len() as u64 >= self.max_results
+            || self.bytes.saturating_add(bytes) > self.max_bytes
+        {
             self.truncated = true;
-            return Err(CallError::ResultsFull);
+            return Err(CallError::ResultsFull {
+                results: self.max_results,
+                bytes: self.max_bytes,
+            });
         }
         self.bytes += bytes;
         self.results.push(MimeBundle(data));

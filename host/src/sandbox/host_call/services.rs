@@ -19,7 +19,7 @@ use sandrun_api::{LogLevel, LogLine};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::display::{Displayed, MAX_RESULT_BYTES, MAX_RESULTS};
+use super::display::Displayed;
 use super::hooks::{KvError, KvStore, TaskHooks};
 use crate::sandbox::run::stop::{StopReason, Stopped};
 
@@ -108,10 +108,10 @@ pub enum CallError {
     #[error("no key-value store: {0}")]
     KvUnavailable(&'static str),
     #[error(
-        "the run already keeps {MAX_RESULTS} results or {} of them; no more are kept",
-        bytesize::ByteSize(MAX_RESULT_BYTES as u64).display().iec()
+        "the run keeps at most {results} results and {} of them; no more are kept",
+        bytesize::ByteSize(*bytes).display().iec()
     )]
-    ResultsFull,
+    ResultsFull { results: u64, bytes: u64 },
     #[error("`session_end` is the session runner's, and this is not a session run")]
     NotASession,
     #[error(transparent)]
@@ -128,7 +128,7 @@ impl CallError {
             CallError::Malformed(_) | CallError::BadRequest { .. } => "bad_request",
             CallError::UnknownCall(_) | CallError::NotASession => "unknown_call",
             CallError::BadProgress(_) | CallError::BadKey(_) => "invalid",
-            CallError::TooManyLogs | CallError::ResultsFull => "limit_reached",
+            CallError::TooManyLogs | CallError::ResultsFull { .. } => "limit_reached",
             CallError::KvUnavailable(_) => "kv_unavailable",
             CallError::Kv(_) => "kv_failed",
         }

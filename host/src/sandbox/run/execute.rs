@@ -19,6 +19,7 @@ use super::task::{SessionInput, Source, Task};
 use super::task_thread;
 use super::workspace::Workspace;
 use crate::sandbox::engine::HOST_THREAD_STACK;
+use crate::sandbox::host_call::display::Displayed;
 use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
 use crate::sandbox::host_call::services::Services;
 use crate::sandbox::python::turn::{call_turn, session_source, task_source};
@@ -267,6 +268,7 @@ impl Sandbox {
             limits.host_calls,
             limits.host_call_bytes,
         );
+        services.displayed = Displayed::capped(limits.results, limits.result_bytes);
         if let Mode::Session { .. } = mode {
             services.allow_session_end();
         }

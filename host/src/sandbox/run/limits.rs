@@ -25,6 +25,8 @@ impl Default for LimitPolicy {
                 host_calls: 100_000,
                 host_call_bytes: 2 * MIB,
                 disk_bytes: 256 * MIB,
+                results: 100,
+                result_bytes: 16 * MIB,
             },
             maximum: AppliedLimits {
                 fuel: 5_000_000_000_000,
@@ -36,6 +38,8 @@ impl Default for LimitPolicy {
                 host_calls: 100_000_000,
                 host_call_bytes: 64 * MIB,
                 disk_bytes: 16 * 1024 * MIB,
+                results: 10_000,
+                result_bytes: 256 * MIB,
             },
         }
     }
@@ -153,6 +157,20 @@ impl LimitPolicy {
                 r.disk_bytes,
                 d.disk_bytes,
                 m.disk_bytes,
+                bytes,
+            )?,
+            results: pick(
+                field("results", "results"),
+                r.results,
+                d.results,
+                m.results,
+                count,
+            )?,
+            result_bytes: pick(
+                field("result size", "result_bytes"),
+                r.result_bytes,
+                d.result_bytes,
+                m.result_bytes,
                 bytes,
             )?,
         })

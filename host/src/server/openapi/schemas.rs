@@ -27,6 +27,8 @@ pub fn set_maxima(doc: &mut Document, maximum: &AppliedLimits) {
         ("host_calls", maximum.host_calls),
         ("host_call_bytes", maximum.host_call_bytes),
         ("disk_bytes", maximum.disk_bytes),
+        ("results", maximum.results),
+        ("result_bytes", maximum.result_bytes),
     ];
     set_maximum(limits, &maxima);
 }
