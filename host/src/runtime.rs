@@ -116,14 +116,20 @@ pub fn ensure(home: &Home, name: &str, progress: &dyn Progress) -> Result<Instal
 
 /// Total size of the files under `path`, for listings.
 pub fn disk_usage(path: &Path) -> u64 {
+    disk_usage_at_least(path, 0)
+}
+
+/// [`disk_usage`], with every entry under `path` (a file, a directory, a
+/// link) weighing at least `floor` bytes.
+pub fn disk_usage_at_least(path: &Path, floor: u64) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };
     entries
         .flatten()
         .map(|entry| match entry.file_type() {
-            Ok(t) if t.is_dir() => disk_usage(&entry.path()),
-            _ => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            Ok(t) if t.is_dir() => floor + disk_usage_at_least(&entry.path(), floor),
+            _ => entry.metadata().map_or(0, |m| m.len()).max(floor),
         })
         .sum()
 }

@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use sandrun::sandbox::{CancelHandle, NoHooks, SessionInput, Task};
+use sandrun::sandbox::{CancelHandle, Task};
 use sandrun_api::{Limits, Outcome, TaskStatus};
 use serde_json::json;
 
 use crate::api_errors::still_serving;
 use crate::app::spawn_app;
+use crate::session_state::turn_as;
 use crate::support::{run, sandbox, stderr, stdout};
 
 const MIB: u64 = 1 << 20;
@@ -159,14 +160,9 @@ async fn a_server_reports_the_cap_refuses_one_above_its_maximum_and_keeps_servin
 /// Run `code` as the next run of a session whose state is `state`, with a
 /// disk cap of 1 MiB; the new state and what the run printed.
 fn session_run(state: Option<Arc<[u8]>>, code: &str) -> (Option<Arc<[u8]>>, String) {
-    let mut task = capped(code, MIB);
-    task.session = Some(SessionInput {
-        id: format!("disk-{:?}", std::thread::current().id()),
-        state,
-        max_state_bytes: 64 * MIB,
-    });
-    let ran = sandbox()
-        .run_with(&task, &CancelHandle::new(), Arc::new(NoHooks))
+    let id = format!("disk-{:?}", std::thread::current().id());
+    let task = capped(code, MIB);
+    let ran = turn_as(&id, state.as_ref(), task, 64 * MIB, &CancelHandle::new())
         .expect("the run is accepted");
     assert_eq!(
         ran.result.outcome,
@@ -189,4 +185,39 @@ except OSError as e:
     assert_eq!(out, "kept\n");
     let (_, out) = session_run(state, &format!("name = 'b'\n{write}"));
     assert_eq!(out, "ENOSPC\n", "the first run's file is still there");
+}
+
+/// Every entry weighs a 4 KiB block: a guest making empty files, folders
+/// or links by the thousand fills its own quota, not the host's inodes, and
+/// deleting them gives the room back.
+#[test]
+fn empty_files_folders_and_links_each_weigh_a_block() {
+    let code = "import errno, os
+def fill(make):
+    n = 0
+    try:
+        while n < 100000:
+            make(n)
+            n += 1
+    except OSError as e:
+        return n, errno.errorcode[e.errno]
+    return n, 'no error'
+files = fill(lambda n: open(f'/tmp/f{n}', 'w').close())
+print('files', *files)
+for name in os.listdir('/tmp'):
+    os.remove(f'/tmp/{name}')
+print('folders', *fill(lambda n: os.mkdir(f'/tmp/d{n}')))
+for name in os.listdir('/tmp'):
+    os.rmdir(f'/tmp/{name}')
+open('/tmp/target', 'w').close()
+print('links', *fill(lambda n: os.symlink('target', f'/tmp/l{n}')))
+print('left', len(os.listdir('/tmp')))";
+    let r = run(&capped(code, MIB));
+    assert_eq!(r.outcome, Outcome::Succeeded, "{}", stderr(&r));
+    // 1 MiB holds 256 blocks; the target file takes one of them.
+    assert_eq!(
+        stdout(&r),
+        "files 256 ENOSPC\nfolders 256 ENOSPC\nlinks 255 ENOSPC\nleft 256\n"
+    );
+    assert!(r.disk_exceeded);
 }

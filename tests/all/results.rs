@@ -2,15 +2,14 @@
 //! figures a run leaves open, a session run's trailing expression, the caps
 //! on them, and the same through a real server.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sandrun::sandbox::{CancelHandle, NoHooks, SessionInput, Task};
+use sandrun::sandbox::{CancelHandle, Task};
 use sandrun_api::{MimeBundle, Outcome, TaskResult, TaskStatus};
 use serde_json::json;
 
 use crate::app::{python, spawn_app};
+use crate::session_state::turn_as;
 use crate::support::{sandbox, stderr, stdout};
 
 fn ran(code: &str) -> TaskResult {
@@ -142,15 +141,9 @@ for data in ({'text/x-mine': 'x'}, {'image/png': 'not base64!'}, {'text/html': 3
 }
 
 fn session_run(code: &str) -> TaskResult {
-    let mut task = Task::python(code);
-    task.session = Some(SessionInput {
-        id: format!("results-{:?}", std::thread::current().id()),
-        state: None,
-        max_state_bytes: 256 << 20,
-    });
-    let ran = sandbox()
-        .run_with(&task, &CancelHandle::new(), Arc::new(NoHooks))
-        .expect("the run is accepted");
+    let id = format!("results-{:?}", std::thread::current().id());
+    let task = Task::python(code);
+    let ran = turn_as(&id, None, task, 256 << 20, &CancelHandle::new()).expect("accepted");
     assert_eq!(
         ran.result.outcome,
         Outcome::Succeeded,

@@ -41,7 +41,8 @@ fn try_turn(
     turn_as(&id, state, task, max_state, cancel)
 }
 
-fn turn_as(
+/// Run `task` as the run of session `id` whose state is `state`.
+pub fn turn_as(
     id: &str,
     state: Option<&State>,
     mut task: Task,

@@ -11,6 +11,12 @@
 //! directories are measured again before the write is refused. Nothing else
 //! grows a file: wasmtime-wasi answers `fd_allocate` with `ENOTSUP`.
 //!
+//! Every entry (a file, a directory, a link) weighs at least
+//! [`ENTRY_BYTES`], as a block of a real disk would, so that a guest making
+//! empty files or directories by the million fills its quota, not the
+//! host's inodes: `path_open` with `O_CREAT`, `path_create_directory`,
+//! `path_symlink` and `path_link` are weighed that much before they run.
+//!
 //! The host asks wasmtime-wasi about a descriptor (`fd_filestat_get`,
 //! `fd_fdstat_get`, `fd_tell`) with a scratch buffer of its own as the
 //! "guest memory" the answer is written to, so the guest's memory is never
@@ -26,9 +32,15 @@ use wiggle::GuestMemory;
 
 use super::MODULE;
 use super::errno::{ENOSPC, SUCCESS};
-use crate::runtime::disk_usage;
+use crate::runtime::disk_usage_at_least;
 use crate::sandbox::TaskState;
 use crate::sandbox::guest_memory::{memory, read_u32};
+
+/// The least an entry under the writable directories weighs.
+pub const ENTRY_BYTES: u64 = 4096;
+
+/// `oflags`: the file is made if it does not exist.
+const O_CREAT: i32 = 1;
 
 /// The bytes a task's files may take, and how many they take now.
 #[derive(Debug)]
@@ -77,9 +89,33 @@ impl DiskQuota {
 }
 
 /// The bytes the files under `dirs` hold, by their sizes (a sparse file
-/// counts whole, as a copy of it would take; links are not followed).
+/// counts whole, as a copy of it would take; links are not followed), each
+/// entry at least [`ENTRY_BYTES`].
 fn measure(dirs: &[PathBuf]) -> u64 {
-    dirs.iter().map(|dir| disk_usage(dir)).sum()
+    dirs.iter()
+        .map(|dir| disk_usage_at_least(dir, ENTRY_BYTES))
+        .sum()
+}
+
+/// Run `call`, which may make one entry, only if one more fits; `ENOSPC`
+/// if not.
+pub fn making_entry(
+    caller: &mut Caller<'_, TaskState>,
+    call: impl FnOnce(&mut Caller<'_, TaskState>) -> wasmtime::Result<i32>,
+) -> wasmtime::Result<i32> {
+    if !caller.data_mut().disk_quota.admit(ENTRY_BYTES) {
+        return Ok(ENOSPC);
+    }
+    let errno = call(caller)?;
+    if errno == SUCCESS {
+        caller.data_mut().disk_quota.grew(ENTRY_BYTES);
+    }
+    Ok(errno)
+}
+
+/// Whether a `path_open` with these `oflags` may make a file.
+pub fn creates(oflags: i32) -> bool {
+    oflags & O_CREAT != 0
 }
 
 /// What the host learns of a descriptor before a call that may grow it.
@@ -194,6 +230,48 @@ fn writing(
 }
 
 pub fn define(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        MODULE,
+        "path_create_directory",
+        |mut caller: Caller<'_, TaskState>, fd: i32, path: i32, len: i32| {
+            making_entry(&mut caller, |caller| {
+                call_wasi!(caller, path_create_directory(fd, path, len))
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_symlink",
+        |mut caller: Caller<'_, TaskState>,
+         old: i32,
+         old_len: i32,
+         fd: i32,
+         new: i32,
+         new_len: i32| {
+            making_entry(&mut caller, |caller| {
+                call_wasi!(caller, path_symlink(old, old_len, fd, new, new_len))
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_link",
+        |mut caller: Caller<'_, TaskState>,
+         old_fd: i32,
+         flags: i32,
+         old: i32,
+         old_len: i32,
+         new_fd: i32,
+         new: i32,
+         new_len: i32| {
+            making_entry(&mut caller, |caller| {
+                call_wasi!(
+                    caller,
+                    path_link(old_fd, flags, old, old_len, new_fd, new, new_len)
+                )
+            })
+        },
+    )?;
     linker.func_wrap(
         MODULE,
         "fd_write",

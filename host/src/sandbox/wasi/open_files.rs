@@ -10,8 +10,8 @@ use std::collections::HashSet;
 
 use wasmtime::{Caller, Linker};
 
-use super::MODULE;
 use super::errno::{EMFILE, SUCCESS};
+use super::{MODULE, disk_quota};
 use crate::sandbox::TaskState;
 use crate::sandbox::guest_memory::{memory, read_u32};
 
@@ -51,12 +51,21 @@ pub fn define(linker: &mut Linker<TaskState>) -> wasmtime::Result<()> {
                 return Ok(EMFILE);
             }
             let caller = &mut caller;
-            let errno = call_wasi!(
-                caller,
-                path_open(
-                    dirfd, dirflags, path, path_len, oflags, rights, inheriting, fdflags, fd_out
+            let open = |caller: &mut Caller<'_, TaskState>| {
+                call_wasi!(
+                    caller,
+                    path_open(
+                        dirfd, dirflags, path, path_len, oflags, rights, inheriting, fdflags,
+                        fd_out
+                    )
                 )
-            )?;
+            };
+            // A file it may make weighs on the disk quota.
+            let errno = if disk_quota::creates(oflags) {
+                disk_quota::making_entry(caller, open)?
+            } else {
+                open(caller)?
+            };
             if errno == SUCCESS {
                 // Success means wasmtime-wasi just wrote the descriptor there.
                 if let Ok(fd) = memory(caller).and_then(|m| read_u32(m.data(&*caller), fd_out)) {
