@@ -12,8 +12,10 @@
 # reports its status and the value of a trailing expression through the
 # `session_end` host call.
 #
-# Both show the matplotlib figures still open at the end as results, as a
-# notebook does, and a session run its trailing expression's value too.
+# Both run the code as a notebook cell runs (`_sandrun_execute`): the value
+# of a trailing expression is shown as a result, and a session run reports
+# it as its `value` too; and both show the matplotlib figures still open at
+# the end as results, as a notebook does.
 
 
 def _sandrun_snapshot(modules):
@@ -43,11 +45,13 @@ def _sandrun_task(spec):
     import linecache, os, sys, __main__
 
     reseed, ended, show_figures = _sandrun_reseed, _sandrun_ended, _sandrun_show_figures
+    execute = _sandrun_execute
     for name in (
         "_sandrun_task",
         "_sandrun_reseed",
         "_sandrun_ended",
         "_sandrun_show_figures",
+        "_sandrun_execute",
         "_sandrun_session_start",
         "_sandrun_session_run",
     ):
@@ -60,7 +64,11 @@ def _sandrun_task(spec):
     linecache.cache["<string>"] = (len(source), None, source.splitlines(True), "<string>")
     error = None
     try:
-        exec(compile(source, "<string>", "exec"), __main__.__dict__)
+        result = execute(source, "<string>", __main__.__dict__)
+        if result is not None:
+            import sandrun
+
+            sandrun._display_run_end(result)
     except BaseException as e:
         error = e
     show_figures(sys)
@@ -77,6 +85,7 @@ def _sandrun_session_start(spec):
     runner.ended = __main__.__dict__.pop("_sandrun_ended")
     runner.run = __main__.__dict__.pop("_sandrun_session_run")
     runner.show_figures = __main__.__dict__.pop("_sandrun_show_figures")
+    runner.execute = __main__.__dict__.pop("_sandrun_execute")
     for name in ("_sandrun_task", "_sandrun_session_start"):
         del __main__.__dict__[name]
     sys.modules["_sandrun_session"] = runner
@@ -88,7 +97,7 @@ def _sandrun_session_start(spec):
 
 
 def _sandrun_session_run(spec):
-    import ast, builtins, json, linecache, sys, __main__
+    import builtins, json, linecache, sys, __main__
     import _host
 
     runner = sys.modules["_sandrun_session"]
@@ -98,24 +107,35 @@ def _sandrun_session_run(spec):
     linecache.cache[name] = (len(source), None, source.splitlines(True), name)
     error, value = None, None
     try:
-        tree = ast.parse(source, name, "exec")
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-        exec(compile(tree, name, "exec"), __main__.__dict__)
-        if last is not None:
-            result = eval(compile(ast.Expression(last.value), name, "eval"), __main__.__dict__)
-            if result is not None:
-                builtins._ = result
-                value = repr(result)
-                if len(value) > 65536:
-                    value = value[:65536] + "…"
-                import sandrun
+        result = runner.execute(source, name, __main__.__dict__)
+        if result is not None:
+            builtins._ = result
+            value = repr(result)
+            if len(value) > 65536:
+                value = value[:65536] + "…"
+            import sandrun
 
-                sandrun._display_run_end(result)
+            sandrun._display_run_end(result)
     except BaseException as e:
         error = e
     runner.show_figures(sys)
     report = {"call": "session_end", "status": runner.ended(sys, error), "value": value}
     _host.call(json.dumps(report).encode())
+
+
+def _sandrun_execute(source, name, namespace):
+    # Run `source` in `namespace` as a notebook cell runs: a trailing
+    # expression is evaluated apart, and its value (None if there is none)
+    # returned. The built-in `_ast`, not `ast`, so that a task need not
+    # import a module for it.
+    import _ast
+
+    tree = compile(source, name, "exec", _ast.PyCF_ONLY_AST)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], _ast.Expr) else None
+    exec(compile(tree, name, "exec"), namespace)
+    if last is None:
+        return None
+    return eval(compile(_ast.Expression(last.value), name, "eval"), namespace)
 
 
 def _sandrun_show_figures(sys):
@@ -143,7 +163,7 @@ def _sandrun_reseed(sys, entropy):
 def _sandrun_ended(sys, error):
     # The exit status of code that raised `error` (None: it did not), as
     # `python -c` gives it, with the traceback printed as CPython prints it
-    # (without the runner's frame, or for a syntax error the parser's), and
+    # (without the runner's frames, or for a syntax error the parser's), and
     # the streams flushed.
     status, code = 0, getattr(error, "code", None)
     if isinstance(error, SystemExit) and (code is None or isinstance(code, int)):
@@ -156,7 +176,10 @@ def _sandrun_ended(sys, error):
             pass
         status = 1
     elif error is not None:
-        trace = None if isinstance(error, SyntaxError) else error.__traceback__.tb_next
+        # The runner's own frames come first; the guest's code follows.
+        trace = None if isinstance(error, SyntaxError) else error.__traceback__
+        while trace is not None and trace.tb_frame.f_code.co_name.startswith("_sandrun"):
+            trace = trace.tb_next
         error = error.with_traceback(trace)
         sys.excepthook(type(error), error, error.__traceback__)
         status = 1

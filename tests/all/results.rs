@@ -1,5 +1,5 @@
 //! Rich results (`result.results`): what `sandrun.display` shows, the
-//! figures a run leaves open, a session run's trailing expression, the caps
+//! figures a run leaves open, a trailing expression, the caps
 //! on them, and the same through a real server.
 
 use base64::Engine as _;
@@ -164,12 +164,30 @@ fn a_session_runs_trailing_expression_is_a_result() {
     assert!(r.results[0].text("text/html").unwrap().contains("<table"));
 }
 
+/// A task's code runs as a notebook cell: its trailing expression's value
+/// is a result, stdout is as it was, and a task without one (or ending in
+/// a call that returns None) has none.
+#[test]
+fn a_tasks_trailing_expression_is_a_result() {
+    let r = ran("x = 20\nx + 22");
+    assert_eq!(r.results, [bundle(&[("text/plain", "42")])]);
+    assert_eq!(stdout(&r), "");
+    assert_eq!(r.value, None, "value is a session run's");
+    for code in ["print(1)", "x = 1", "None", "def f():\n    return 1"] {
+        assert!(ran(code).results.is_empty(), "{code}");
+    }
+    let r = crate::support::python("1 / 0");
+    assert_eq!(r.outcome, Outcome::Exited);
+    assert!(stderr(&r).contains("ZeroDivisionError"), "{}", stderr(&r));
+    assert!(r.results.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_returns_the_results_of_tasks_and_session_runs() {
     let app = spawn_app().await;
     let task = app
         .run(python(
-            "import matplotlib.pyplot as plt, sandrun\nsandrun.display({'k': 1})\nplt.plot([1, 2])",
+            "import matplotlib.pyplot as plt, sandrun\nsandrun.display({'k': 1})\n_ = plt.plot([1, 2])",
         ))
         .await;
     assert_eq!(task.status, TaskStatus::Succeeded);
