@@ -168,11 +168,6 @@ impl Sandbox {
         &self.policy
     }
 
-    /// Sessions this sandbox holds live now.
-    pub fn live_sessions(&self) -> usize {
-        self.live.len()
-    }
-
     /// Compile and link `wasm` now (or find it already done), so that a
     /// module that cannot run is refused before any task uses it.
     pub fn load_module(&self, wasm: &[u8]) -> Result<(), SandboxError> {

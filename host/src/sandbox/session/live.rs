@@ -119,11 +119,6 @@ impl LiveCache {
         drop(evicted);
     }
 
-    /// Sessions held now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
     fn sweep(&self) {
         let idle = {
             let mut held = self.lock();
