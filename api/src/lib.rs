@@ -5,6 +5,7 @@
 //! output and the OpenAPI document (derived from these same types) can never
 //! drift apart.
 
+mod artifact;
 mod blob;
 pub mod constraints;
 mod de;
@@ -21,6 +22,7 @@ mod runtime;
 mod session;
 mod task;
 
+pub use artifact::{ArtifactInfo, ArtifactList};
 pub use blob::{Blob, InvalidBase64};
 pub use de::Object;
 pub use display::MimeBundle;

@@ -77,8 +77,8 @@ pub struct Limits {
     #[schema(minimum = 1)]
     pub host_call_bytes: Option<u64>,
     /// Bytes the guest's files may take in its writable directories
-    /// (`/tmp`); a write past them fails in the guest with `ENOSPC` and the
-    /// result says `disk_exceeded`.
+    /// (`/tmp` and `/output` together); a write past them fails in the
+    /// guest with `ENOSPC` and the result says `disk_exceeded`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -104,6 +104,24 @@ pub struct Limits {
     )]
     #[schema(minimum = 1)]
     pub result_bytes: Option<u64>,
+    /// Files under `/output` kept as the run's artifacts; past them the
+    /// rest are not kept and the result says `artifacts_truncated`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
+    pub artifacts: Option<u64>,
+    /// Bytes of artifacts kept, all files together; a file that would pass
+    /// them is not kept and the result says `artifacts_truncated`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::optional_integer"
+    )]
+    #[schema(minimum = 1)]
+    pub artifact_bytes: Option<u64>,
 }
 
 impl Limits {
@@ -121,6 +139,8 @@ impl Limits {
             disk_bytes: self.disk_bytes.or(base.disk_bytes),
             results: self.results.or(base.results),
             result_bytes: self.result_bytes.or(base.result_bytes),
+            artifacts: self.artifacts.or(base.artifacts),
+            artifact_bytes: self.artifact_bytes.or(base.artifact_bytes),
         }
     }
 }
@@ -149,4 +169,10 @@ pub struct AppliedLimits {
     /// 0 in results recorded before this limit existed.
     #[serde(default)]
     pub result_bytes: u64,
+    /// 0 in results recorded before this limit existed.
+    #[serde(default)]
+    pub artifacts: u64,
+    /// 0 in results recorded before this limit existed.
+    #[serde(default)]
+    pub artifact_bytes: u64,
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{AppliedLimits, MimeBundle, Output};
+use crate::{AppliedLimits, ArtifactInfo, MimeBundle, Output};
 
 /// Why a task stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -99,6 +99,15 @@ pub struct TaskResult {
     /// bytes of them, than a run may keep.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub results_truncated: bool,
+    /// The files the run left under `/output`, by path, whatever its
+    /// outcome; `GET /v1/tasks/{id}/artifacts/{path}` serves each one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactInfo>,
+    /// Some files under `/output` were not kept: there were more of them,
+    /// or more bytes of them, than a run may keep (or a name that is not
+    /// UTF-8, or something other than a file or folder).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub artifacts_truncated: bool,
 }
 
 /// Where a session's run found the session's state.

@@ -18,6 +18,7 @@
 //! `memory` export make the module the host expects (see the README for the
 //! ABI). Every helper is a JSON request through the one `host.call` import.
 
+mod display;
 mod error;
 mod host;
 pub mod kv;
@@ -26,6 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+pub use display::Display;
 pub use error::Error;
 pub use host::call;
 

@@ -6,6 +6,7 @@ mod interrupt;
 mod progress;
 mod remote;
 mod repl;
+mod results;
 mod run;
 mod runtime;
 mod serve;

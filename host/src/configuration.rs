@@ -497,6 +497,8 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         disk_bytes: l.disk_bytes.unwrap_or(base.disk_bytes),
         results: l.results.unwrap_or(base.results),
         result_bytes: l.result_bytes.unwrap_or(base.result_bytes),
+        artifacts: l.artifacts.unwrap_or(base.artifacts),
+        artifact_bytes: l.artifact_bytes.unwrap_or(base.artifact_bytes),
     };
     let maximum = over(builtin.maximum, &file.maximum);
     let defaults = over(builtin.defaults, &file.default);
@@ -518,6 +520,8 @@ fn policy(file: &LimitTables) -> Result<LimitPolicy, ConfigError> {
         disk_bytes: Some(defaults.disk_bytes),
         results: Some(defaults.results),
         result_bytes: Some(defaults.result_bytes),
+        artifacts: Some(defaults.artifacts),
+        artifact_bytes: Some(defaults.artifact_bytes),
     })
     .map_err(|e| invalid("limits.default", e.to_string()))?;
     if maximum.memory_bytes > 4 << 30 {

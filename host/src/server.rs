@@ -5,6 +5,7 @@
 //! cancelling in the scheduler, reads in storage), and answer; serving and
 //! stopping are the application's, in `startup`.
 
+mod artifacts;
 mod auth;
 pub use auth::digest as auth_digest;
 mod batches;
@@ -87,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}", get(tasks::get).delete(tasks::delete))
         .route("/tasks/{id}/cancel", post(tasks::cancel))
         .route("/tasks/{id}/events", get(events::stream))
+        .route("/tasks/{id}/artifacts", get(artifacts::list))
+        .route("/tasks/{id}/artifacts/{*path}", get(artifacts::get))
         .route("/batches", post(batches::submit))
         .route("/sessions", post(sessions::create).get(sessions::list))
         .route(

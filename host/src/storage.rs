@@ -15,6 +15,7 @@
 //! attempt and lease owner, so a stale runner can never overwrite a newer
 //! result.
 
+mod artifact;
 mod dialect;
 mod error;
 mod guest;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sandrun_api::{TaskEvent, TaskRequest, TaskResult, TaskStatus};
 
+pub use artifact::{ArtifactStore, ArtifactWrite, CHUNK_BYTES};
 pub use error::StorageError;
 pub use guest::{GuestStore, Registry};
 pub use node::NodeRecord;
@@ -155,6 +157,8 @@ pub struct RunEnd<'a> {
     pub events: &'a [TaskEvent],
     /// For a session's run: the state it leaves, stored with the result.
     pub session: Option<SessionWrite<'a>>,
+    /// The files the run left under `/output`, stored with the result.
+    pub artifacts: &'a [ArtifactWrite<'a>],
 }
 
 /// What a session's run writes to its session as it ends.
@@ -176,6 +180,7 @@ impl<'a> RunEnd<'a> {
             error: Some(error),
             events,
             session: None,
+            artifacts: &[],
         }
     }
 }
@@ -302,6 +307,8 @@ pub trait Storage: Send + Sync + 'static {
     fn registry(&self) -> &dyn Registry;
     /// Sessions' own rows; their runs are tasks.
     fn sessions(&self) -> &dyn SessionStore;
+    /// The files runs left under `/output`.
+    fn artifacts(&self) -> &dyn ArtifactStore;
 
     /// Start receiving other nodes' hints, if this database carries them.
     fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Hint>> {

@@ -170,6 +170,46 @@ fn a_limit_above_the_maximum_is_refused() {
     );
 }
 
+/// A chart saved under /output, a text result, and a figure left open.
+pub const CHART_AND_FIGURE: &str = "import sandrun
+sandrun.display('shown')
+plt.figure(figsize=(2, 2), dpi=50); plt.plot([3, 1])
+print('done')";
+
+#[test]
+fn run_output_dir_saves_artifacts_and_images_and_prints_text_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = format!("{}\n{CHART_AND_FIGURE}", crate::artifacts::CHART);
+    let file = script(dir.path(), "chart.py", &code);
+    let out_dir = dir.path().join("out");
+    let out = sandrun(&["run", &file, "--output-dir", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("done\n'shown'\n<Figure size 100x100"),
+        "{stdout}"
+    );
+    let chart = std::fs::read(out_dir.join("chart.png")).expect("the artifact is saved");
+    assert_eq!(crate::artifacts::png_size(&chart), (400, 300));
+    let figure = std::fs::read(out_dir.join("result-2.png")).expect("the open figure is saved");
+    let (width, height) = crate::artifacts::png_size(&figure);
+    assert!(width > 50 && height > 50, "{width}x{height}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("result 2 (image/png) saved to"), "{stderr}");
+
+    // Without a directory, what was not saved is said.
+    let out = sandrun(&["run", &file]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("1 artifact(s) not saved (chart.png); --output-dir DIR saves them"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("result 2 has image/png; --output-dir DIR saves it"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn help_covers_every_command_and_flag() {
     let out = sandrun(&["--help"]);
@@ -189,6 +229,9 @@ fn help_covers_every_command_and_flag() {
         "--stderr-limit",
         "--open-files",
         "--json",
+        "--output-dir",
+        "--artifacts",
+        "--artifact-bytes",
         "124 timed out",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");

@@ -145,6 +145,70 @@ async fn submit_status_logs_list_and_cancel() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_wait_saves_artifacts_and_images_and_artifacts_lists_and_downloads() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("chart.py");
+    let code = format!(
+        "{}\n{}\nimport os\nos.makedirs('/output/sub')\n_ = open('/output/sub/a.txt', 'w').write('A')",
+        crate::artifacts::CHART,
+        crate::cli::CHART_AND_FIGURE
+    );
+    std::fs::write(&script, code).unwrap();
+    let saved = dir.path().join("saved");
+    let out = sandrun(
+        &app,
+        &[
+            "submit",
+            script.to_str().unwrap(),
+            "--wait",
+            "--output-dir",
+            saved.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("done\n'shown'\n<Figure"), "{stdout}");
+    let chart = std::fs::read(saved.join("chart.png")).expect("downloaded");
+    assert_eq!(crate::artifacts::png_size(&chart), (400, 300));
+    assert_eq!(std::fs::read(saved.join("sub/a.txt")).unwrap(), b"A");
+    assert!(saved.join("result-2.png").is_file());
+    assert!(
+        text(&out.stderr).contains("result 2 (image/png) saved to"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let id = app
+        .get("/v1/tasks?limit=1")
+        .await
+        .json::<sandrun_api::TaskPage>()
+        .await
+        .unwrap()
+        .tasks[0]
+        .id
+        .clone();
+    let listing = text(&sandrun(&app, &["artifacts", &id]).await.stdout);
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 2, "{listing}");
+    assert!(
+        lines[0].contains("image/png") && lines[0].ends_with("chart.png"),
+        "{listing}"
+    );
+    assert!(
+        lines[1].contains("text/plain") && lines[1].ends_with("sub/a.txt"),
+        "{listing}"
+    );
+    let again = dir.path().join("again");
+    let out = sandrun(&app, &["artifacts", &id, "--out", again.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(again.join("chart.png")).unwrap(), chart);
+    assert_eq!(std::fs::read(again.join("sub/a.txt")).unwrap(), b"A");
+    app.stop().await;
+}
+
 #[test]
 fn migrate_creates_the_schema_and_exits() {
     let dir = tempfile::tempdir().unwrap();

@@ -94,6 +94,12 @@ fn markdown_renders_html() {
         "{html}"
     );
     assert!(html.contains("<td>1</td>"), "{html}");
+    // Shown as a rich result too, through the Rust SDK's `Display`.
+    let [shown] = r.results.as_slice() else {
+        panic!("one result: {:?}", r.results);
+    };
+    assert_eq!(shown.text("text/html"), Some(html));
+    assert!(shown.text("text/markdown").unwrap().starts_with("# Title"));
 }
 
 #[test]

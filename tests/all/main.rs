@@ -1,6 +1,7 @@
 //! sandrun's test suite: one binary, so the crate links once, and one
 //! sandbox with the real Python runtime shared by every test.
 
+mod api_artifacts;
 mod api_batches;
 mod api_concurrency;
 mod api_contract;
@@ -13,6 +14,7 @@ mod api_modules;
 mod api_sessions;
 mod api_tasks;
 mod app;
+mod artifacts;
 mod cli;
 mod cli_remote;
 mod cli_sessions;

@@ -402,3 +402,38 @@ async fn a_session_run_on_a_killed_node_runs_again_elsewhere_from_the_state_befo
         "[1, 2]"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tasks_artifacts_are_served_by_a_node_that_did_not_run_it() {
+    let Some(schema) =
+        fresh("multi_node::a_tasks_artifacts_are_served_by_a_node_that_did_not_run_it").await
+    else {
+        return;
+    };
+    let runner = Node::start(&schema, &["--slots", "1"]);
+    let http = reqwest::Client::new();
+    let body = json!({"runtime": "python", "code": crate::artifacts::CHART});
+    let t: Task = post_task(&http, runner.url("/v1/tasks?wait=60"), &body).await;
+    assert_eq!(t.status, TaskStatus::Succeeded, "{t:?}");
+    let made = &t.result.as_ref().unwrap().artifacts[0];
+    // The other node starts after the task ended, so it surely did not run it.
+    let other = Node::start(&schema, &["--slots", "1"]);
+    let listed: sandrun_api::ArtifactList = http
+        .get(other.url(&format!("/v1/tasks/{}/artifacts", t.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&listed.artifacts, &[made.clone()]);
+    let png = http
+        .get(other.url(&format!("/v1/tasks/{}/artifacts/chart.png", t.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let png = png.bytes().await.unwrap();
+    assert_eq!(crate::artifacts::png_size(&png), (400, 300));
+    assert_eq!(png.len() as u64, made.size);
+}

@@ -96,6 +96,7 @@ on_both_backends!(
     a_task_cancelled_while_running_never_runs_again,
 );
 
+mod artifacts;
 mod sessions;
 
 async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage>) {
@@ -170,6 +171,7 @@ fn ended(status: TaskStatus) -> RunEnd<'static> {
         error: None,
         events: &[],
         session: None,
+        artifacts: &[],
     }
 }
 

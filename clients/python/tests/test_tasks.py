@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sandrun_client import Client, Conflict, NotFound, Outcome, Task, TaskStatus
+from sandrun_client import Client, Conflict, NotFound, Outcome, RangeNotSatisfiable, Task, TaskStatus
 
 GUEST = """
 import os, sys, sandrun
@@ -91,3 +91,18 @@ def test_delete_removes_an_ended_task_but_not_a_running_one(client: Client) -> N
     with pytest.raises(Conflict):
         client.delete(running.id)
     client.cancel(running.id)
+
+
+def test_artifacts_are_listed_and_downloaded_whole_or_by_range(client: Client) -> None:
+    code = "import os\nos.makedirs('/output/out dir')\nopen('/output/out dir/n.txt', 'w').write('0123456789')"
+    task = client.run(code=code)
+    assert task.result is not None and not task.result.artifacts_truncated
+    (listed,) = client.artifacts(task.id)
+    assert listed == task.result.artifacts[0]
+    assert (listed.path, listed.size, listed.media_type) == ("out dir/n.txt", 10, "text/plain")
+    assert client.artifact(task.id, "out dir/n.txt") == b"0123456789"
+    assert client.artifact(task.id, "out dir/n.txt", range="bytes=2-4") == b"234"
+    with pytest.raises(RangeNotSatisfiable):
+        client.artifact(task.id, "out dir/n.txt", range="bytes=20-")
+    with pytest.raises(NotFound):
+        client.artifact(task.id, "missing.txt")

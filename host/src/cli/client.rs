@@ -1,13 +1,18 @@
 //! A small HTTP client for the sandrun API, for the CLI's remote commands.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response};
 use sandrun_api::{
-    ModuleInfo, Problem, RunRequest, Session, SessionPage, SessionRequest, Task, TaskEvent,
-    TaskPage, TaskRequest,
+    ArtifactInfo, ArtifactList, ModuleInfo, Problem, RunRequest, Session, SessionPage,
+    SessionRequest, Task, TaskEvent, TaskPage, TaskRequest,
 };
 use serde::de::DeserializeOwned;
+use tokio::io::AsyncWriteExt;
+
+use super::results;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -27,6 +32,14 @@ impl Client {
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let builder = self.http.request(method, format!("{}{path}", self.base));
+        self.authorised(builder)
+    }
+
+    fn request_url(&self, method: Method, url: reqwest::Url) -> RequestBuilder {
+        self.authorised(self.http.request(method, url))
+    }
+
+    fn authorised(&self, builder: RequestBuilder) -> RequestBuilder {
         match &self.api_key {
             Some(key) => builder.bearer_auth(key),
             None => builder,
@@ -134,6 +147,45 @@ impl Client {
     pub async fn run_in_session(&self, id: &str, run: &RunRequest) -> anyhow::Result<Task> {
         let path = format!("/v1/sessions/{id}/runs");
         self.json(self.post(&path).json(run)).await
+    }
+
+    /// The files task `id`'s run left under `/output`.
+    pub async fn artifacts(&self, id: &str) -> anyhow::Result<ArtifactList> {
+        self.json(self.get(&format!("/v1/tasks/{id}/artifacts")))
+            .await
+    }
+
+    /// Download task `id`'s `artifact` to its own path under `dir`, as it
+    /// streams in; answers where it went.
+    pub async fn download(
+        &self,
+        id: &str,
+        artifact: &ArtifactInfo,
+        dir: &Path,
+    ) -> anyhow::Result<PathBuf> {
+        let to = results::artifact_path(dir, artifact)?;
+        let mut url = reqwest::Url::parse(&format!("{}/v1/tasks/{id}/artifacts", self.base))
+            .with_context(|| format!("{} is not a URL", self.base))?;
+        url.path_segments_mut()
+            .map_err(|()| anyhow::anyhow!("{} cannot hold a path", self.base))?
+            .extend(artifact.path.split('/'));
+        let response = self.send(self.request_url(Method::GET, url)).await?;
+        if let Some(parent) = to.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .with_context(|| format!("cannot make {}", parent.display()))?;
+        }
+        let mut file = tokio::fs::File::create(&to)
+            .await
+            .with_context(|| format!("cannot write {}", to.display()))?;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            file.write_all(&chunk?)
+                .await
+                .with_context(|| format!("cannot write {}", to.display()))?;
+        }
+        file.flush().await?;
+        Ok(to)
     }
 
     /// Follow the task's Server-Sent Events, calling `on_event` for each,

@@ -1,15 +1,18 @@
 //! The commands that talk to a running server: submit, status, logs,
-//! cancel, list; and what `session` and `repl` share with them: where the
+//! cancel, list, artifacts; and what `session` and `repl` share with them: where the
 //! server is, an id on it, a listing's filters.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use bytesize::ByteSize;
 use clap::{Args, Subcommand};
 use sandrun_api::{Blob, Runtime, TaskRequest};
 use serde::Serialize;
 
 use super::client::Client;
+use super::results::OutputDirArg;
 use super::task_args::{TaskArgs, parse_pair};
 use super::watch::watch;
 
@@ -57,6 +60,15 @@ pub enum RemoteCommand {
     Cancel(IdArgs),
     /// List tasks, newest first.
     List(ListArgs),
+    /// List the files a task's run left under /output; with --out,
+    /// download them.
+    Artifacts {
+        #[command(flatten)]
+        task: IdArgs,
+        /// Download every artifact into this directory, under its own path
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// A task or a session, on a server.
@@ -114,6 +126,8 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "NAME")]
     kv_namespace: Option<String>,
     #[command(flatten)]
+    output: OutputDirArg,
+    #[command(flatten)]
     server: ServerArgs,
 }
 
@@ -134,6 +148,9 @@ pub fn run(command: RemoteCommand) -> anyhow::Result<ExitCode> {
             }
             RemoteCommand::Cancel(task) => {
                 print_json(&task.server.client().cancel(&task.id).await?)
+            }
+            RemoteCommand::Artifacts { task, out } => {
+                artifacts(&task.server.client(), &task.id, out.as_deref()).await
             }
             RemoteCommand::List(list) => {
                 let page = list.server.client().list(&list.query()).await?;
@@ -188,7 +205,24 @@ async fn submit(client: &Client, args: SubmitArgs) -> anyhow::Result<ExitCode> {
         println!("{}", task.id);
         return Ok(ExitCode::SUCCESS);
     }
-    logs(client, &task.id, true).await
+    watch(client, &task.id, None, args.output.output_dir.as_deref()).await
+}
+
+/// List task `id`'s artifacts, or download them all into `out`.
+async fn artifacts(client: &Client, id: &str, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let list = client.artifacts(id).await?;
+    for artifact in &list.artifacts {
+        match out {
+            Some(dir) => println!("{}", client.download(id, artifact, dir).await?.display()),
+            None => println!(
+                "{:>10}  {:<24}  {}",
+                ByteSize(artifact.size).display().iec().to_string(),
+                artifact.media_type,
+                artifact.path
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<ExitCode> {
@@ -200,5 +234,5 @@ async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<ExitCod
         }
         return Ok(ExitCode::SUCCESS);
     }
-    watch(client, id, None).await
+    watch(client, id, None, None).await
 }

@@ -131,6 +131,7 @@ impl Repl<'_> {
             self.session,
             &request,
             &mut self.ctrl_c,
+            None,
         ));
         if let Err(error) = ran {
             eprintln!("sandrun: error: {error:#}");

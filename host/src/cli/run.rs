@@ -1,5 +1,7 @@
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use bytesize::ByteSize;
@@ -8,9 +10,12 @@ use sandrun_api::{Outcome, Runtime, TaskResult};
 
 use super::exit::code_for;
 use super::progress::TerminalProgress;
+use super::results::{self, OutputDirArg};
 use super::task_args::TaskArgs;
 use crate::home::Home;
-use crate::sandbox::{CancelHandle, LimitPolicy, LiveSessions, Sandbox, Source, Task, WasmModule};
+use crate::sandbox::{
+    CancelHandle, LimitPolicy, LiveSessions, NoHooks, Sandbox, Source, Task, WasmModule,
+};
 
 /// Run a Python script or a wasm32-wasip1 module once, here, in a sandbox.
 ///
@@ -27,6 +32,9 @@ pub struct RunArgs {
     /// Print the whole result as JSON instead of the guest's output
     #[arg(long)]
     json: bool,
+
+    #[command(flatten)]
+    output: OutputDirArg,
 }
 
 pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -57,14 +65,21 @@ pub fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     let cancel = CancelHandle::new();
     let on_ctrl_c = cancel.clone();
     ctrlc::set_handler(move || on_ctrl_c.cancel()).context("cannot watch for Ctrl-C")?;
-    let result = sandbox.run(&task, &cancel)?;
-    report(&result, args.json)?;
-    Ok(ExitCode::from(code_for(&result)))
+    let ran = sandbox.run_with(&task, &cancel, Arc::new(NoHooks))?;
+    let dir = args.output.output_dir.as_deref();
+    if let Some(dir) = dir {
+        for (info, bytes) in ran.result.artifacts.iter().zip(&ran.artifacts) {
+            results::write(&results::artifact_path(dir, info)?, bytes)?;
+        }
+    }
+    report(&ran.result, args.json, dir)?;
+    Ok(ExitCode::from(code_for(&ran.result)))
 }
 
-/// Show a result as `sandrun run` does: the guest's output as it is, then
-/// one line for a truncation or a stop; or all of it as JSON.
-pub fn report(result: &TaskResult, json: bool) -> anyhow::Result<()> {
+/// Show a result as `sandrun run` does: the guest's output as it is, its
+/// rich results' text (their images saved in `dir`), then one line for a
+/// truncation or a stop; or all of it as JSON.
+fn report(result: &TaskResult, json: bool, dir: Option<&Path>) -> anyhow::Result<()> {
     if json {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, result)?;
@@ -74,6 +89,7 @@ pub fn report(result: &TaskResult, json: bool) -> anyhow::Result<()> {
     std::io::stdout().write_all(result.stdout.as_bytes())?;
     std::io::stdout().flush()?;
     std::io::stderr().write_all(result.stderr.as_bytes())?;
+    results::show(result, dir)?;
     print_verdict(result)
 }
 

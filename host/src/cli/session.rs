@@ -4,7 +4,7 @@
 //! --wait` follows one, with its trailing value printed after its output.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,6 +15,7 @@ use sandrun_api::{RunRequest, Runtime, SessionRequest};
 use super::client::Client;
 use super::interrupt::CtrlC;
 use super::remote::{IdArgs, ListArgs, ServerArgs, print_json, runtime};
+use super::results::OutputDirArg;
 use super::task_args::{GivenArgs, InputJsonArg, LimitArgs, parse_pair};
 use super::watch::watch;
 
@@ -117,6 +118,8 @@ pub struct RunArgs {
     #[arg(long)]
     no_wait: bool,
     #[command(flatten)]
+    output: OutputDirArg,
+    #[command(flatten)]
     server: ServerArgs,
 }
 
@@ -187,20 +190,22 @@ async fn run_code(client: &Client, args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    run_and_watch(client, &args.session, &request, &mut CtrlC::catch()?).await
+    let dir = args.output.output_dir.as_deref();
+    run_and_watch(client, &args.session, &request, &mut CtrlC::catch()?, dir).await
 }
 
-/// Run `request` in `session` and follow it to its end; Ctrl-C, from the
-/// moment it is sent, cancels it.
+/// Run `request` in `session` and follow it to its end, its artifacts and
+/// images saved in `dir`; Ctrl-C, from the moment it is sent, cancels it.
 pub async fn run_and_watch(
     client: &Client,
     session: &str,
     request: &RunRequest,
     ctrl_c: &mut CtrlC,
+    dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     ctrl_c.arm();
     let run = client.run_in_session(session, request).await?;
-    watch(client, &run.id, Some(ctrl_c)).await
+    watch(client, &run.id, Some(ctrl_c), dir).await
 }
 
 impl RunArgs {

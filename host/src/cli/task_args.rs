@@ -95,7 +95,7 @@ pub struct LimitArgs {
     #[arg(long, value_name = "SIZE")]
     pub host_call_bytes: Option<ByteSize>,
 
-    /// Bytes the guest's files in /tmp may take, e.g. 1GiB
+    /// Bytes the guest's files in /tmp and /output may take, e.g. 1GiB
     #[arg(long, value_name = "SIZE")]
     pub disk_limit: Option<ByteSize>,
 
@@ -106,6 +106,14 @@ pub struct LimitArgs {
     /// Bytes of rich results a run may keep, e.g. 64MiB
     #[arg(long, value_name = "SIZE")]
     pub result_bytes: Option<ByteSize>,
+
+    /// Files under /output a run may keep as artifacts
+    #[arg(long, value_name = "N")]
+    pub artifacts: Option<u64>,
+
+    /// Bytes of artifacts a run may keep, e.g. 128MiB
+    #[arg(long, value_name = "SIZE")]
+    pub artifact_bytes: Option<ByteSize>,
 }
 
 fn parse_runtime(s: &str) -> Result<Runtime, String> {
@@ -209,6 +217,8 @@ impl LimitArgs {
             disk_bytes: self.disk_limit.map(|b| b.as_u64()),
             results: self.results,
             result_bytes: self.result_bytes.map(|b| b.as_u64()),
+            artifacts: self.artifacts,
+            artifact_bytes: self.artifact_bytes.map(|b| b.as_u64()),
         }
     }
 }

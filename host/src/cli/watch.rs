@@ -3,6 +3,7 @@
 //! `sandrun run` would say of the result, and the same exit code.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use sandrun_api::{Task, TaskEvent};
@@ -10,15 +11,18 @@ use sandrun_api::{Task, TaskEvent};
 use super::client::Client;
 use super::exit::{EXIT_SANDRUN, code_for};
 use super::interrupt::CtrlC;
+use super::results;
 use super::run::print_verdict;
 
-/// Stream task `id`'s output until it ends, then report the end. With
-/// `ctrl_c`, a press cancels the task on the server and the stream goes on
-/// to its end; without, Ctrl-C ends the CLI and leaves the task be.
+/// Stream task `id`'s output until it ends, then report the end, saving
+/// its artifacts and images in `dir`. With `ctrl_c`, a press cancels the
+/// task on the server and the stream goes on to its end; without, Ctrl-C
+/// ends the CLI and leaves the task be.
 pub async fn watch(
     client: &Client,
     id: &str,
     ctrl_c: Option<&mut CtrlC>,
+    dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut ended = None;
     {
@@ -43,7 +47,13 @@ pub async fn watch(
             }
         }
     }
-    conclude(&ended.expect("follow returns after the end event"))
+    let task = ended.expect("follow returns after the end event");
+    if let (Some(dir), Some(result)) = (dir, &task.result) {
+        for artifact in &result.artifacts {
+            client.download(&task.id, artifact, dir).await?;
+        }
+    }
+    conclude(&task, dir)
 }
 
 fn show(event: &TaskEvent, ended: &mut Option<Task>) {
@@ -59,17 +69,15 @@ fn show(event: &TaskEvent, ended: &mut Option<Task>) {
     }
 }
 
-/// After the output: a session run's value as Python's REPL prints it, then
-/// the verdict.
-fn conclude(task: &Task) -> anyhow::Result<ExitCode> {
+/// After the output: the rich results (a session run's value among them),
+/// then the verdict.
+fn conclude(task: &Task, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     let Some(result) = &task.result else {
         let why = task.error.as_deref().unwrap_or("no result");
         eprintln!("sandrun: task {} {}: {why}", task.id, task.status.name());
         return Ok(ExitCode::from(EXIT_SANDRUN));
     };
-    if let Some(value) = &result.value {
-        println!("{value}");
-    }
+    results::show(result, dir)?;
     // A rolled-back run's message says so.
     print_verdict(result)?;
     Ok(ExitCode::from(code_for(result)))

@@ -4,6 +4,7 @@
 //! and whatever ended it is turned into a result. Everything here lives
 //! only as long as its run; what outlives a run is in `engine`.
 
+pub(super) mod artifacts;
 pub(super) mod execute;
 pub(super) mod limits;
 pub(super) mod output;

@@ -10,7 +10,7 @@ use tracing::Instrument;
 use super::event_writer::{EventWriter, RunId};
 use super::{LocalRun, Scheduler};
 use crate::sandbox::{SessionInput, Task};
-use crate::storage::{Claimed, RunEnd, SessionWrite, StorageError, status_for};
+use crate::storage::{ArtifactWrite, Claimed, RunEnd, SessionWrite, StorageError, status_for};
 use crate::task_request::to_task;
 use crate::worker::RunError;
 
@@ -83,12 +83,19 @@ impl Scheduler {
                         generation,
                         state: ran.state.as_deref(),
                     });
+                let artifacts: Vec<ArtifactWrite> = result
+                    .artifacts
+                    .iter()
+                    .zip(&ran.artifacts)
+                    .map(|(info, bytes)| ArtifactWrite { info, bytes })
+                    .collect();
                 let end = RunEnd {
                     status: status_for(&result),
                     result: Some(&result),
                     error: None,
                     events: &unwritten,
                     session,
+                    artifacts: &artifacts,
                 };
                 self.record(id, attempt, end).await;
             }

@@ -24,7 +24,7 @@ use sandrun_api::Problem;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
-use super::{AppState, batches, events, health, modules, nodes, sessions, tasks};
+use super::{AppState, artifacts, batches, events, health, modules, nodes, sessions, tasks};
 use answers::Answers;
 
 #[derive(OpenApi)]
@@ -40,6 +40,8 @@ use answers::Answers;
         tasks::cancel,
         tasks::delete,
         events::stream,
+        artifacts::list,
+        artifacts::get,
         batches::submit,
         sessions::create,
         sessions::list,

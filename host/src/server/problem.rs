@@ -33,6 +33,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Gone(String),
+    #[error("the range asked for is malformed or lies past the end of the {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
     #[error("the queue holds {depth} tasks, its configured maximum; retry later")]
     QueueFull { depth: u64, retry_after_secs: u64 },
     #[error("{detail}; retry later")]
@@ -59,6 +61,7 @@ pub enum Kind {
     NotFound,
     Conflict,
     Gone,
+    RangeNotSatisfiable,
     QueueFull,
     TooMany,
     Unauthorized,
@@ -67,7 +70,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Validation,
         Kind::Malformed,
         Kind::TooLarge,
@@ -76,6 +79,7 @@ impl Kind {
         Kind::NotFound,
         Kind::Conflict,
         Kind::Gone,
+        Kind::RangeNotSatisfiable,
         Kind::QueueFull,
         Kind::TooMany,
         Kind::Unauthorized,
@@ -105,6 +109,11 @@ impl Kind {
             Kind::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Kind::Conflict => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Kind::Gone => (StatusCode::GONE, "gone", "Gone"),
+            Kind::RangeNotSatisfiable => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range-not-satisfiable",
+                "Range not satisfiable",
+            ),
             Kind::QueueFull => (StatusCode::TOO_MANY_REQUESTS, "queue-full", "Queue full"),
             Kind::TooMany => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -149,6 +158,7 @@ impl ApiError {
             ApiError::NotFound(_) => Kind::NotFound,
             ApiError::Conflict(_) => Kind::Conflict,
             ApiError::Gone(_) => Kind::Gone,
+            ApiError::RangeNotSatisfiable { .. } => Kind::RangeNotSatisfiable,
             ApiError::QueueFull { .. } => Kind::QueueFull,
             ApiError::TooMany { .. } => Kind::TooMany,
             ApiError::Unauthorized => Kind::Unauthorized,
@@ -196,6 +206,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                let range =
+                    HeaderValue::from_str(&format!("bytes */{size}")).expect("a number is ASCII");
+                headers.insert(header::CONTENT_RANGE, range);
             }
             _ => {}
         }

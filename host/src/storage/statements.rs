@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
-use sandrun_api::{ModuleInfo, TaskEvent, TaskStatus};
+use sandrun_api::{ArtifactInfo, ModuleInfo, TaskEvent, TaskStatus};
 
+use super::artifact::ArtifactRow;
 use super::labels::Labelled;
 use super::node::NodeRecord;
 use super::record::{ModuleRow, TASK_COLUMNS, TaskFilter, TaskRecord, TaskRow, labels_json};
@@ -235,6 +236,34 @@ pub trait Statements: Database {
         batch: u32,
         skip_locked: &str,
     ) -> Result<u64>;
+
+    // --- artifacts ---
+
+    async fn insert_artifact(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        info: &ArtifactInfo,
+    ) -> Result<()>;
+    async fn insert_artifact_chunk(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        path: &str,
+        chunk: i64,
+        bytes: &[u8],
+    ) -> Result<()>;
+    /// By path.
+    async fn artifacts(conn: &mut Self::Connection, task_id: &str) -> Result<Vec<ArtifactInfo>>;
+    async fn artifact(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        path: &str,
+    ) -> Result<Option<ArtifactInfo>>;
+    async fn artifact_chunk(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        path: &str,
+        chunk: i64,
+    ) -> Result<Option<Vec<u8>>>;
 }
 
 /// `query` with `params` bound in order.
@@ -274,6 +303,7 @@ where
     TaskRow: for<'r> FromRow<'r, DB::Row>,
     Held: for<'r> FromRow<'r, DB::Row>,
     ModuleRow: for<'r> FromRow<'r, DB::Row>,
+    ArtifactRow: for<'r> FromRow<'r, DB::Row>,
     NodeRecord: for<'r> FromRow<'r, DB::Row>,
     SessionRow: for<'r> FromRow<'r, DB::Row>,
     (Option<Vec<u8>>, i64, i64): for<'r> FromRow<'r, DB::Row>,
@@ -1007,5 +1037,87 @@ where
         .fetch_all(&mut *conn)
         .await?;
         Ok(gone.len() as u64)
+    }
+
+    async fn insert_artifact(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        info: &ArtifactInfo,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO artifacts (task_id, path, size, sha256, media_type) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(task_id.to_owned())
+        .bind(info.path.clone())
+        .bind(i64::try_from(info.size).unwrap_or(i64::MAX))
+        .bind(info.sha256.clone())
+        .bind(info.media_type.clone())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_artifact_chunk(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        path: &str,
+        chunk: i64,
+        bytes: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO artifact_chunks (task_id, path, chunk, bytes) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(task_id.to_owned())
+        .bind(path.to_owned())
+        .bind(chunk)
+        .bind(bytes.to_vec())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn artifacts(conn: &mut Self::Connection, task_id: &str) -> Result<Vec<ArtifactInfo>> {
+        let rows: Vec<ArtifactRow> = sqlx::query_as(
+            "SELECT path, size, sha256, media_type FROM artifacts \
+             WHERE task_id = $1 ORDER BY path",
+        )
+        .bind(task_id.to_owned())
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows.into_iter().map(ArtifactInfo::from).collect())
+    }
+
+    async fn artifact(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        path: &str,
+    ) -> Result<Option<ArtifactInfo>> {
+        let row: Option<ArtifactRow> = sqlx::query_as(
+            "SELECT path, size, sha256, media_type FROM artifacts \
+             WHERE task_id = $1 AND path = $2",
+        )
+        .bind(task_id.to_owned())
+        .bind(path.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.map(ArtifactInfo::from))
+    }
+
+    async fn artifact_chunk(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        path: &str,
+        chunk: i64,
+    ) -> Result<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT bytes FROM artifact_chunks WHERE task_id = $1 AND path = $2 AND chunk = $3",
+        )
+        .bind(task_id.to_owned())
+        .bind(path.to_owned())
+        .bind(chunk)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.map(|(bytes,)| bytes))
     }
 }

@@ -1,11 +1,13 @@
 //! Each stage of a task's life as one transaction, written once for both
 //! backends: insert (with idempotency, labels, events and hint, and a
 //! session run's number), claim, renew, finish (with a session run's
-//! state), release (with the retry plan), cancel, reclaim, delete, prune.
-//! A session's own transactions are in `sessions`. The statements come
+//! state and the run's artifacts), release (with the retry plan), cancel, reclaim, delete, prune.
+//! A session's own transactions are in `sessions`, the reading of
+//! artifacts in `artifacts`. The statements come
 //! from [`Statements`]; what differs between the databases, from the
 //! [`Dialect`].
 
+mod artifacts;
 mod sessions;
 
 use std::time::Duration;
@@ -22,8 +24,8 @@ use super::node::NodeRecord;
 use super::release::{NODE_STOPPED, Release};
 use super::statements::{Ending, Lookup, Statements};
 use super::{
-    Cancelled, Claimed, Deleted, GuestStore, Hint, Inserted, NameOutcome, NewTask, Registry,
-    Renewed, RunEnd, SessionStore, Storage, StorageError, TaskFilter, TaskRecord, now_ms,
+    ArtifactStore, Cancelled, Claimed, Deleted, GuestStore, Hint, Inserted, NameOutcome, NewTask,
+    Registry, Renewed, RunEnd, SessionStore, Storage, StorageError, TaskFilter, TaskRecord, now_ms,
 };
 
 /// The queue, results, events and modules in one database.
@@ -288,6 +290,7 @@ impl<D: Dialect> Storage for Store<D> {
             }
         }
         if finished {
+            Self::insert_artifacts(&mut tx, id, end.artifacts).await?;
             let status = [status_event(end.status, attempt)];
             D::append_events(&mut tx, id, &[end.events, &status].concat()).await?;
         }
@@ -392,6 +395,10 @@ impl<D: Dialect> Storage for Store<D> {
     }
 
     fn sessions(&self) -> &dyn SessionStore {
+        self
+    }
+
+    fn artifacts(&self) -> &dyn ArtifactStore {
         self
     }
 

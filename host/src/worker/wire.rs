@@ -5,7 +5,8 @@
 //!
 //! postcard keeps module bytes, stdin and files as raw bytes instead of
 //! JSON arrays of numbers; `serde_bytes` has the large ones (modules,
-//! stdin, output, session states) copied whole rather than byte by byte.
+//! stdin, output, session states, artifacts) copied whole rather than byte
+//! by byte.
 //! The API types that lean on JSON (optional fields skipped, arbitrary
 //! values) ride inside as JSON text, see [`Json`].
 
@@ -169,6 +170,7 @@ pub struct WireResult {
     stderr: Vec<u8>,
     #[serde(with = "serde_bytes")]
     state: Option<Vec<u8>>,
+    artifacts: Vec<serde_bytes::ByteBuf>,
 }
 
 /// A value carried as its JSON text.
@@ -284,7 +286,11 @@ impl WireTask {
 
 impl From<Ran> for WireResult {
     fn from(ran: Ran) -> Self {
-        let Ran { mut result, state } = ran;
+        let Ran {
+            mut result,
+            state,
+            artifacts,
+        } = ran;
         let stdout = std::mem::take(&mut result.stdout.0);
         let stderr = std::mem::take(&mut result.stderr.0);
         WireResult {
@@ -292,6 +298,10 @@ impl From<Ran> for WireResult {
             stdout,
             stderr,
             state,
+            artifacts: artifacts
+                .into_iter()
+                .map(serde_bytes::ByteBuf::from)
+                .collect(),
         }
     }
 }
@@ -304,6 +314,11 @@ impl From<WireResult> for Ran {
         Ran {
             result,
             state: wire.state,
+            artifacts: wire
+                .artifacts
+                .into_iter()
+                .map(serde_bytes::ByteBuf::into_vec)
+                .collect(),
         }
     }
 }

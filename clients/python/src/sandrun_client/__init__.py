@@ -18,6 +18,7 @@ from .errors import (
     MalformedRequest,
     NotFound,
     QueueFull,
+    RangeNotSatisfiable,
     SandrunError,
     TooLarge,
     TooMany,
@@ -37,6 +38,7 @@ from .events import (
     TaskEvent,
 )
 from .models import (
+    ArtifactInfo,
     Limits,
     LogLevel,
     LogLine,
@@ -58,6 +60,7 @@ from .models import (
 from .payloads import Base64, Blob, RunOptions, SessionQuery, SessionRequest, TaskQuery, TaskRequest
 
 __all__ = [
+    "ArtifactInfo",
     "AsyncClient",
     "Base64",
     "Blob",
@@ -81,6 +84,7 @@ __all__ = [
     "Outcome",
     "ProgressEvent",
     "QueueFull",
+    "RangeNotSatisfiable",
     "Readiness",
     "RuntimeInfo",
     "RunOptions",

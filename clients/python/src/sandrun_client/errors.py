@@ -70,6 +70,10 @@ class Gone(SandrunError):
     and its state with it: it takes no more runs, forks or restarts."""
 
 
+class RangeNotSatisfiable(SandrunError):
+    """The byte range asked of an artifact is malformed or past its end."""
+
+
 class QueueFull(SandrunError):
     """The queue is at its maximum; try again after `retry_after` seconds."""
 
@@ -100,6 +104,7 @@ _KINDS: dict[str, type[SandrunError]] = {
     "not-found": NotFound,
     "conflict": Conflict,
     "gone": Gone,
+    "range-not-satisfiable": RangeNotSatisfiable,
     "queue-full": QueueFull,
     "too-many": TooMany,
     "unauthorized": Unauthorized,

@@ -87,6 +87,8 @@ class Limits(TypedDict, total=False):
     disk_bytes: int
     results: int
     result_bytes: int
+    artifacts: int
+    artifact_bytes: int
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,16 @@ class LogLine:
     level: LogLevel
     message: str
     at_ms: float
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """A file a run left under `/output`; `Client.artifact` downloads it."""
+
+    path: str
+    size: int
+    sha256: str
+    media_type: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,8 @@ class TaskResult:
     disk_exceeded: bool = False
     results: list[dict[str, Any]] = field(default_factory=list)
     results_truncated: bool = False
+    artifacts: list[ArtifactInfo] = field(default_factory=list)
+    artifacts_truncated: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import httpx
 
 from .decode import decode
 from .errors import error_for
-from .models import ModuleInfo, Node, Readiness, RuntimeInfo, Session, SessionPage, Task, TaskPage
+from .models import ArtifactInfo, ModuleInfo, Node, Readiness, RuntimeInfo, Session, SessionPage, Task, TaskPage
 from .payloads import (
     RunOptions,
     SessionQuery,
@@ -109,6 +109,23 @@ class Operations:
         response = yield Call("DELETE", _task(task_id))
         if response.is_error:
             raise error_for(response)
+
+    @operation
+    def artifacts(self, task_id: str) -> Plan[list[ArtifactInfo]]:
+        """The files the task's run left under `/output`, by path."""
+        call = Call("GET", _task(task_id, "artifacts"))
+        return answer(list[ArtifactInfo], (yield call), "artifacts")
+
+    @operation
+    def artifact(self, task_id: str, path: str, *, range: str | None = None) -> Plan[bytes]:
+        """The bytes of the task's artifact at `path`; with `range` (an HTTP
+        byte range such as `bytes=0-99`), only those bytes."""
+        headers = {} if range is None else {"range": range}
+        at = _task(task_id, "artifacts", quote(path, safe="/"))
+        response = yield Call("GET", at, headers=headers)
+        if response.is_error:
+            raise error_for(response)
+        return response.content
 
     @operation
     def upload_module(

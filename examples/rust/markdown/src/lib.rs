@@ -17,6 +17,11 @@ fn render(input: Input) -> Result<Output, String> {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut out = String::new();
     html::push_html(&mut out, Parser::new_ext(&input.markdown, options));
+    // Shown as a rich result too, so a notebook-like client renders it.
+    sandrun_guest::Display::html(&out)
+        .with_text("text/markdown", &input.markdown)
+        .show()
+        .map_err(|e| e.to_string())?;
     Ok(Output { html: out })
 }
 

@@ -36,7 +36,7 @@ use crate::sandbox::run::execute::{TaskClock, armed_store, preopen};
 use crate::sandbox::run::limits::MemoryLimiter;
 use crate::sandbox::run::output::CappedOutput;
 use crate::sandbox::run::stop::{CancelHandle, StopSignal};
-use crate::sandbox::run::workspace::Workspace;
+use crate::sandbox::run::workspace::{GUEST_DIRS, Workspace};
 use crate::sandbox::wasi::disk_quota::DiskQuota;
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Sandbox, SandboxError, TaskState};
@@ -203,6 +203,7 @@ fn snapshot_key(installed: &Installed, stdlib_dir: &Path, pre_import: &[String])
     let preopens = super::read_only_dirs(installed, stdlib_dir.to_owned())
         .into_iter()
         .map(|(_, guest)| guest)
+        .chain(GUEST_DIRS.iter().map(|(guest, _)| guest.to_string()))
         .collect::<Vec<_>>()
         .join("\n");
     let env = format!("{:?}", installed.manifest.guest.env);

@@ -12,12 +12,13 @@ use wasmtime::{Engine, Instance, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 
+use super::artifacts;
 use super::limits::MemoryLimiter;
 use super::output::CappedOutput;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
 use super::task::{SessionInput, Source, Task};
 use super::task_thread;
-use super::workspace::Workspace;
+use super::workspace::{GUEST_DIRS, Workspace};
 use crate::sandbox::engine::HOST_THREAD_STACK;
 use crate::sandbox::host_call::display::Displayed;
 use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
@@ -89,12 +90,14 @@ impl<'a> Mode<'a> {
     }
 }
 
-/// A run's result, and for a session run that ended well its new state,
-/// as stored.
+/// A run's result, for a session run that ended well its new state, as
+/// stored, and the bytes of its artifacts.
 #[derive(Debug)]
 pub struct Ran {
     pub result: TaskResult,
     pub state: Option<Vec<u8>>,
+    /// The bytes of each of `result.artifacts`, in the same order.
+    pub artifacts: Vec<Vec<u8>>,
 }
 
 /// How the guest ended, before the bookkeeping is added.
@@ -162,6 +165,7 @@ impl Sandbox {
                     return Ok(Ran {
                         result,
                         state: None,
+                        artifacts: Vec::new(),
                     });
                 }
                 Err(e) => return Err(e.into()),
@@ -278,7 +282,7 @@ impl Sandbox {
             stop: StopSignal::new(cancel.clone(), deadline),
             clock,
             open_files: OpenFiles::new(limits.open_files),
-            disk_quota: DiskQuota::new(limits.disk_bytes, vec![workspace.tmp()]),
+            disk_quota: DiskQuota::new(limits.disk_bytes, workspace.writable()),
             services,
         };
         // Declared before the store, so dropped after it: the slot is free
@@ -356,6 +360,8 @@ impl Sandbox {
         }
         let (out, out_truncated) = stdout.take();
         let (err, err_truncated) = stderr.take();
+        let collected =
+            artifacts::collect(&workspace.output(), limits.artifacts, limits.artifact_bytes);
         let result = TaskResult {
             outcome: ending.outcome,
             message: ending.message,
@@ -377,18 +383,21 @@ impl Sandbox {
             disk_exceeded,
             results: services.displayed.results,
             results_truncated: services.displayed.truncated,
+            artifacts: collected.infos,
+            artifacts_truncated: collected.truncated,
         };
         Ok(Ran {
             result,
             state: kept,
+            artifacts: collected.contents,
         })
     }
 }
 
 /// Every guest's preopens: the runtime's read-only directories first when
 /// there are any (for Python, its standard library and the data beside it),
-/// then `/input` and `/tmp`. A Python snapshot's libc recorded this table,
-/// so the snapshot is made with the same one.
+/// then the workspace's (`/input`, `/tmp`, `/output`). A Python snapshot's
+/// libc recorded this table, so the snapshot is made with the same one.
 pub(in crate::sandbox) fn preopen(
     wasi: &mut WasiCtxBuilder,
     read_only_dirs: &[(PathBuf, String)],
@@ -397,8 +406,14 @@ pub(in crate::sandbox) fn preopen(
     for (host, guest) in read_only_dirs {
         wasi.preopened_dir(host, guest, FsPerms::ReadOnly)?;
     }
-    wasi.preopened_dir(workspace.input(), "/input", FsPerms::ReadOnly)?;
-    wasi.preopened_dir(workspace.tmp(), "/tmp", FsPerms::ReadWrite)?;
+    for ((guest, writable), host) in GUEST_DIRS.into_iter().zip(workspace.host_dirs()) {
+        let perms = if writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        wasi.preopened_dir(host, guest, perms)?;
+    }
     Ok(())
 }
 
@@ -550,5 +565,7 @@ fn unrun(ending: Ending, limits: AppliedLimits, started: Instant) -> TaskResult 
         disk_exceeded: false,
         results: Vec::new(),
         results_truncated: false,
+        artifacts: Vec::new(),
+        artifacts_truncated: false,
     }
 }

@@ -27,6 +27,8 @@ impl Default for LimitPolicy {
                 disk_bytes: 256 * MIB,
                 results: 100,
                 result_bytes: 16 * MIB,
+                artifacts: 100,
+                artifact_bytes: 64 * MIB,
             },
             maximum: AppliedLimits {
                 fuel: 5_000_000_000_000,
@@ -40,6 +42,8 @@ impl Default for LimitPolicy {
                 disk_bytes: 16 * 1024 * MIB,
                 results: 10_000,
                 result_bytes: 256 * MIB,
+                artifacts: 10_000,
+                artifact_bytes: 256 * MIB,
             },
         }
     }
@@ -171,6 +175,20 @@ impl LimitPolicy {
                 r.result_bytes,
                 d.result_bytes,
                 m.result_bytes,
+                bytes,
+            )?,
+            artifacts: pick(
+                field("artifacts", "artifacts"),
+                r.artifacts,
+                d.artifacts,
+                m.artifacts,
+                count,
+            )?,
+            artifact_bytes: pick(
+                field("artifact size", "artifact_bytes"),
+                r.artifact_bytes,
+                d.artifact_bytes,
+                m.artifact_bytes,
                 bytes,
             )?,
         })

@@ -1,10 +1,10 @@
 //! A task's private directories: `/input`, holding the files it was given
-//! (preopened read-only), and `/tmp`, its scratch space. Both live in one
-//! host temporary directory.
+//! (preopened read-only), `/tmp`, its scratch space, and `/output`, where
+//! it leaves its artifacts. All three live in one host temporary directory.
 //!
 //! Making and removing that directory costs more than running a small
 //! task (removal alone took about 1 ms here), so a workspace its task left
-//! exactly as it found it, both directories empty, is kept for the next
+//! exactly as it found it, every directory empty, is kept for the next
 //! task; any other is removed.
 
 use std::collections::BTreeMap;
@@ -15,6 +15,10 @@ use std::sync::Mutex;
 use tempfile::TempDir;
 
 use crate::sandbox::TaskError;
+
+/// The workspace's directories as the guest sees them, in the order they
+/// are preopened, and whether the guest may write each.
+pub const GUEST_DIRS: [(&str, bool); 3] = [("/input", false), ("/tmp", true), ("/output", true)];
 
 /// Empty workspaces kept for reuse at most; more are removed.
 const MAX_IDLE: usize = 16;
@@ -33,6 +37,7 @@ impl Workspace {
         let ws = Workspace { dir };
         fs::create_dir(ws.input()).map_err(TaskError::Workspace)?;
         fs::create_dir(ws.tmp()).map_err(TaskError::Workspace)?;
+        fs::create_dir(ws.output()).map_err(TaskError::Workspace)?;
         for (name, bytes) in files {
             let path = ws.input().join(name);
             if let Some(parent) = path.parent() {
@@ -43,6 +48,11 @@ impl Workspace {
         Ok(ws)
     }
 
+    /// The host directory behind each of [`GUEST_DIRS`], in its order.
+    pub fn host_dirs(&self) -> [PathBuf; 3] {
+        [self.input(), self.tmp(), self.output()]
+    }
+
     pub fn input(&self) -> PathBuf {
         self.dir.path().join("input")
     }
@@ -51,11 +61,24 @@ impl Workspace {
         self.dir.path().join("tmp")
     }
 
-    /// Both directories are there and hold nothing.
+    pub fn output(&self) -> PathBuf {
+        self.dir.path().join("output")
+    }
+
+    /// The host directories the guest can write.
+    pub fn writable(&self) -> Vec<PathBuf> {
+        GUEST_DIRS
+            .into_iter()
+            .zip(self.host_dirs())
+            .filter_map(|((_, writable), host)| writable.then_some(host))
+            .collect()
+    }
+
+    /// Every directory is there and holds nothing.
     fn is_pristine(&self) -> bool {
         let empty =
             |dir: &Path| fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
-        empty(&self.input()) && empty(&self.tmp())
+        empty(&self.input()) && empty(&self.tmp()) && empty(&self.output())
     }
 }
 

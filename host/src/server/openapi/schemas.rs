@@ -29,6 +29,8 @@ pub fn set_maxima(doc: &mut Document, maximum: &AppliedLimits) {
         ("disk_bytes", maximum.disk_bytes),
         ("results", maximum.results),
         ("result_bytes", maximum.result_bytes),
+        ("artifacts", maximum.artifacts),
+        ("artifact_bytes", maximum.artifact_bytes),
     ];
     set_maximum(limits, &maxima);
 }
