@@ -58,8 +58,11 @@ pub struct NewTask {
     pub created_at: i64,
     /// Insert it already running, leased to this runner: the submitting
     /// node had a free slot and nothing was queued, so the task skips the
-    /// queue (one transaction instead of an insert and a claim). Never
-    /// for a session's run, which waits for the session's earlier runs.
+    /// queue (one transaction instead of an insert and a claim). A
+    /// session's run is inserted running only when no earlier run of the
+    /// session is queued or running (the insert holds the session, so none
+    /// can come meanwhile); else it is queued behind them, and the answer
+    /// says so by its status.
     pub claim_for: Option<ClaimFor>,
     /// The session it is the next run of; the session must take runs (see
     /// [`SessionRecord::takes_runs`]), or the insert fails.

@@ -21,7 +21,7 @@ mod sessions;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sandrun_api::TaskRequest;
+use sandrun_api::{TaskRequest, TaskStatus};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
@@ -124,9 +124,9 @@ impl Submitter {
         let depth = self.room_for(&[&task]).await?;
         // Nothing waits and a slot is free: the task skips the queue. The
         // slot is held across the insert, so it cannot be taken meanwhile.
-        // A session's run waits its turn in the queue.
-        let skips = depth == 0 && task.session_id.is_none();
-        let admitted = skips.then(|| self.scheduler.try_admit()).flatten();
+        // A session's run skips it only if no earlier run of its session is
+        // pending, which the insert decides (its status tells).
+        let admitted = (depth == 0).then(|| self.scheduler.try_admit()).flatten();
         let (permit, claim) = admitted.unzip();
         task.claim_for = claim;
         // Watching before the task exists, a waiter needs no first look at
@@ -144,12 +144,12 @@ impl Submitter {
             Inserted::Existing(record) => (record, false),
         };
         match permit {
-            Some(permit) if created => {
+            Some(permit) if created && record.status == TaskStatus::Running => {
                 let claimed = Claimed {
                     id: record.id.clone(),
                     attempt: record.attempt,
                     request: record.request.clone(),
-                    session_id: None,
+                    session_id: record.session_id.clone(),
                 };
                 self.scheduler.start_admitted(claimed, permit);
             }

@@ -200,12 +200,20 @@ impl<D: Dialect> Storage for Store<D> {
     async fn insert_tasks(&self, tasks: Vec<NewTask>) -> Result<Vec<Inserted>, StorageError> {
         let mut tx = self.begin().await?;
         let mut inserted = Vec::with_capacity(tasks.len());
-        for task in &tasks {
+        for mut task in tasks {
             // The insert comes first, so the transaction writes before it
             // reads; a taken key inserts nothing. On Postgres a concurrent
             // insert of the same key waits for the other transaction, then
-            // finds its row. A session's run holds its session first.
-            let session_run = Self::session_run(&mut tx, task).await?;
+            // finds its row. A session's run holds its session first, and
+            // waits in the queue behind any run of it not yet ended.
+            let session_run = Self::session_run(&mut tx, &task).await?;
+            if let Some(session_id) = &task.session_id
+                && task.claim_for.is_some()
+                && !D::Db::pending_runs(&mut tx, session_id).await?.is_empty()
+            {
+                task.claim_for = None;
+            }
+            let task = &task;
             match D::Db::insert_task(&mut tx, task, session_run).await? {
                 Some(record) => {
                     if let Some(session_id) = &task.session_id {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sandrun::storage::{
-    Cancelled, NewSession, NewTask, RunEnd, SessionChange, SessionFilter, SessionWrite, Storage,
-    StorageError, now_ms,
+    Cancelled, ClaimFor, Inserted, NewSession, NewTask, RunEnd, SessionChange, SessionFilter,
+    SessionWrite, Storage, StorageError, now_ms,
 };
 use sandrun_api::{SessionRequest, SessionStatus, TaskStatus};
 
@@ -62,6 +62,7 @@ async fn finish_run(
 }
 
 on_both_backends!(
+    a_run_skips_the_queue_only_when_none_of_its_session_is_pending,
     a_sessions_runs_are_claimed_one_at_a_time_in_order,
     a_runs_state_is_stored_with_its_result_and_fenced,
     deleting_a_session_cancels_its_runs_and_forgets_it,
@@ -114,6 +115,51 @@ async fn a_sessions_runs_are_claimed_one_at_a_time_in_order(storage: Arc<dyn Sto
     assert!(finish_run(&storage, ("r2", "other-node"), "s1", generation, None).await);
     assert_eq!(claim_all(&storage, "n").await, ["r3"]);
     assert!(claim_all(&storage, "n").await.is_empty());
+}
+
+/// Run `id` of `session`, asking to be inserted already claimed by `owner`.
+fn claimed_run_of(session: &str, id: &str, owner: &str) -> NewTask {
+    NewTask {
+        claim_for: Some(ClaimFor {
+            owner: owner.into(),
+            lease: LEASE,
+        }),
+        ..run_of(session, id)
+    }
+}
+
+async fn inserted_status(storage: &Arc<dyn Storage>, task: NewTask) -> TaskStatus {
+    match storage.insert_tasks(vec![task]).await.unwrap().remove(0) {
+        Inserted::Created(record) => record.status,
+        Inserted::Existing(record) => panic!("{} already existed", record.id),
+    }
+}
+
+async fn a_run_skips_the_queue_only_when_none_of_its_session_is_pending(storage: Arc<dyn Storage>) {
+    storage
+        .sessions()
+        .create_session(&new_session("s1"))
+        .await
+        .unwrap();
+    let first = inserted_status(&storage, claimed_run_of("s1", "r1", "n")).await;
+    assert_eq!(first, TaskStatus::Running, "nothing of s1 was pending");
+    // r1 runs: r2 waits behind it, queued, though it asked to be claimed.
+    let second = inserted_status(&storage, claimed_run_of("s1", "r2", "n")).await;
+    assert_eq!(second, TaskStatus::Queued);
+    assert!(claim_all(&storage, "m").await.is_empty(), "r1 still runs");
+    assert!(finish_run(&storage, ("r1", "n"), "s1", 0, Some(b"one")).await);
+    // r2 is queued: r3 waits behind it too.
+    let third = inserted_status(&storage, claimed_run_of("s1", "r3", "n")).await;
+    assert_eq!(third, TaskStatus::Queued);
+    assert_eq!(claim_all(&storage, "m").await, ["r2"]);
+    assert_eq!(
+        storage.task("r1").await.unwrap().unwrap().session_run,
+        Some(1)
+    );
+    assert_eq!(
+        storage.task("r3").await.unwrap().unwrap().session_run,
+        Some(3)
+    );
 }
 
 async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Storage>) {
