@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::home::{HOME_ENV, Home};
+use crate::telemetry::{self, LogFormat};
 
 pub use exit::{
     EXIT_CANCELLED, EXIT_INVALID_MODULE, EXIT_MEMORY, EXIT_OUT_OF_FUEL, EXIT_SANDRUN,
@@ -63,12 +64,24 @@ enum Command {
     Repl(repl::ReplArgs),
     /// Run tasks for a server over stdin and stdout (started by `serve`).
     #[command(hide = true)]
-    Worker,
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// Log as the server that started it does
+    #[arg(long, value_enum, default_value_t)]
+    log_format: LogFormat,
 }
 
 pub fn main() -> ExitCode {
-    crate::telemetry::init();
     let cli = Cli::parse();
+    // A server logs as its settings say, once it has read them.
+    match &cli.command {
+        Command::Serve(_) => {}
+        Command::Worker(args) => telemetry::init(args.log_format),
+        _ => telemetry::init(LogFormat::Text),
+    }
     let home = cli.home.map(Home::new).unwrap_or_else(Home::from_env);
     let outcome = match cli.command {
         Command::Run(args) => run::run(&home, args),
@@ -78,7 +91,7 @@ pub fn main() -> ExitCode {
         Command::Remote(command) => remote::run(command),
         Command::Session(command) => session::run(command),
         Command::Repl(args) => repl::run(&home, args),
-        Command::Worker => crate::worker::serve(&home)
+        Command::Worker(_) => crate::worker::serve(&home)
             .map(|()| ExitCode::SUCCESS)
             .map_err(anyhow::Error::from),
     };

@@ -25,6 +25,7 @@ use crate::scheduler::SessionPolicy;
 use crate::server::ApiLimits;
 use crate::startup::ConnectionLimits;
 use crate::storage::PostgresOptions;
+use crate::telemetry::LogFormat;
 use crate::worker::WorkerSpawn;
 use layer::{from_text, layered};
 
@@ -39,6 +40,10 @@ pub enum Database {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bind: SocketAddr,
+    /// Where `/metrics` is served apart from the API; `None` serves it on
+    /// `bind`.
+    pub metrics_bind: Option<SocketAddr>,
+    pub log_format: LogFormat,
     pub database: Database,
     pub api_keys: Vec<String>,
     pub slots: usize,
@@ -74,6 +79,14 @@ layered! {
         /// Address to listen on [default: 127.0.0.1:8080]
         #[arg(long, env = "SANDRUN_BIND", value_name = "ADDR")]
         pub bind: Option<SocketAddr>,
+        /// Serve /metrics on this address instead, without API keys [default:
+        /// on --bind, behind the API keys]
+        #[arg(long, env = "SANDRUN_METRICS_BIND", value_name = "ADDR")]
+        pub metrics_bind: Option<SocketAddr>,
+        /// Log lines as `text`, or as `json` objects carrying their spans'
+        /// fields (a task's id and attempt) [default: text]
+        #[arg(long, env = "SANDRUN_LOG_FORMAT", value_enum, value_name = "FORMAT")]
+        pub log_format: Option<LogFormat>,
         /// sqlite://PATH or postgres://... [default: SQLite in the data directory]
         #[arg(long, env = "SANDRUN_DATABASE_URL", value_name = "URL")]
         pub database_url: Option<String>,
@@ -266,6 +279,14 @@ impl Settings {
                 ),
             ));
         }
+        if given.metrics_bind == Some(bind) && bind.port() != 0 {
+            return Err(invalid(
+                "metrics_bind",
+                format!(
+                    "{bind} is --bind's own address; give another, or leave it out to serve /metrics there"
+                ),
+            ));
+        }
         let slots = given
             .slots
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -290,6 +311,7 @@ impl Settings {
                 home: home.root().to_owned(),
                 count,
                 pre_import: pre_import.clone(),
+                log_format: given.log_format.unwrap_or_default(),
                 // Each worker keeps its share; a session's runs go back to
                 // the worker that holds it.
                 live: LiveSessions {
@@ -347,6 +369,8 @@ impl Settings {
         };
         Ok(Settings {
             bind,
+            metrics_bind: given.metrics_bind,
+            log_format: given.log_format.unwrap_or_default(),
             database,
             api_keys,
             slots,

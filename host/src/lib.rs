@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod configuration;
 pub mod home;
+pub mod metrics;
 pub mod progress;
 pub mod runtime;
 pub mod sandbox;

@@ -38,6 +38,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 pub use error::{SandboxError, TaskError};
 pub use host_call::hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
+pub use host_call::services::HostCalls;
 pub use run::execute::Ran;
 pub use run::limits::{LimitError, LimitField, LimitPolicy};
 pub use run::stop::CancelHandle;

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use notifier::{Notifier, Subscription};
 pub use submit::{SessionPolicy, SubmitError, SubmitPolicy, Submitter};
 
+use crate::metrics::Metrics;
 use crate::sandbox::CancelHandle;
 use crate::storage::{Cancelled, ClaimFor, Claimed, Storage, StorageError};
 use crate::worker::Executor;
@@ -47,6 +48,14 @@ pub struct SchedulerConfig {
     pub retention: Duration,
     /// Where this node's API listens, for the node registry.
     pub address: String,
+    /// This boot of this node: the owner of its leases, and the `node`
+    /// label of its metrics; see [`new_node_id`].
+    pub node_id: String,
+}
+
+/// A new node id, different at every boot.
+pub fn new_node_id() -> String {
+    format!("node-{}", uuid::Uuid::now_v7())
 }
 
 /// A task running on this node.
@@ -63,8 +72,7 @@ pub struct Scheduler {
     executor: Arc<Executor>,
     notifier: Arc<Notifier>,
     config: SchedulerConfig,
-    /// This boot of this node: the owner of its leases.
-    node_id: String,
+    metrics: Metrics,
     running: DashMap<String, Arc<LocalRun>>,
     module_bytes: module_bytes::ModuleBytes,
     /// One permit per slot: held by each task running here.
@@ -82,7 +90,7 @@ type Admitted = (Claimed, OwnedSemaphorePermit);
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scheduler")
-            .field("node_id", &self.node_id)
+            .field("node_id", &self.config.node_id)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -93,6 +101,7 @@ impl Scheduler {
         storage: Arc<dyn Storage>,
         executor: Arc<Executor>,
         notifier: Arc<Notifier>,
+        metrics: Metrics,
         config: SchedulerConfig,
     ) -> Self {
         let (admitted, admissions) = mpsc::unbounded_channel();
@@ -104,12 +113,22 @@ impl Scheduler {
             admitted,
             admissions: Mutex::new(admissions),
             config,
-            node_id: format!("node-{}", uuid::Uuid::now_v7()),
+            metrics,
             running: DashMap::new(),
             module_bytes: module_bytes::ModuleBytes::default(),
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
         }
+    }
+
+    /// What this node records as it works.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Tasks running on this node now.
+    pub fn running_here(&self) -> usize {
+        self.running.len()
     }
 
     /// New work was queued: look now rather than at the next poll.
@@ -126,7 +145,7 @@ impl Scheduler {
         }
         let permit = self.slots.clone().try_acquire_owned().ok()?;
         let claim = ClaimFor {
-            owner: self.node_id.clone(),
+            owner: self.config.node_id.clone(),
             lease: self.config.lease,
         };
         Some((permit, claim))
@@ -148,7 +167,12 @@ impl Scheduler {
     pub async fn cancel(&self, id: &str) -> Result<Cancelled, StorageError> {
         let cancelled = self.storage.cancel(id).await?;
         match &cancelled {
-            Cancelled::Now(_) => self.notifier.notify(id),
+            Cancelled::Now(task) => {
+                let runtime = task.request.runtime;
+                self.metrics
+                    .task_ended(runtime, sandrun_api::TaskStatus::Cancelled, None);
+                self.notifier.notify(id);
+            }
             Cancelled::Requested(_) => {
                 self.cancel_local(id);
             }
@@ -228,7 +252,7 @@ impl Scheduler {
             let wanted = 1 + self.slots.available_permits();
             let claimed = match self
                 .storage
-                .claim(&self.node_id, wanted, self.config.lease)
+                .claim(&self.config.node_id, wanted, self.config.lease)
                 .await
             {
                 Ok(claimed) => claimed,
@@ -298,7 +322,7 @@ impl Scheduler {
             }
             let renewed = match self
                 .storage
-                .renew(&self.node_id, &held, self.config.lease)
+                .renew(&self.config.node_id, &held, self.config.lease)
                 .await
             {
                 Ok(renewed) => renewed,
@@ -332,6 +356,7 @@ impl Scheduler {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(tasks = n, "reclaimed tasks with expired leases");
+                    self.metrics.leases_reclaimed(n);
                     self.wake();
                 }
                 Err(e) => tracing::warn!(error = %e, "reclaiming expired leases failed"),

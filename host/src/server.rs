@@ -1,5 +1,6 @@
 //! The HTTP API: JSON under `/v1`, problems for every error, described by
-//! the OpenAPI document at `/v1/openapi.json`.
+//! the OpenAPI document at `/v1/openapi.json`; and `/metrics`, behind the
+//! same keys, unless it is served on a listener of its own.
 //!
 //! The handlers parse, call the room that owns the stage (submission and
 //! cancelling in the scheduler, reads in storage), and answer; serving and
@@ -12,6 +13,7 @@ mod batches;
 mod events;
 mod extract;
 mod health;
+mod metrics;
 mod modules;
 mod nodes;
 mod observe;
@@ -74,6 +76,9 @@ pub struct AppState {
     /// Cancelled when the server begins to shut down, so that long
     /// requests (SSE, waits) end and shutdown is not held up by them.
     pub shutdown: CancellationToken,
+    /// Whether `/metrics` is served on the API's listener (else on the
+    /// one `metrics_router` serves).
+    pub metrics_on_api: bool,
 }
 
 impl std::fmt::Debug for dyn Storage {
@@ -116,11 +121,28 @@ pub fn router(state: AppState) -> Router {
             auth::require_key,
         ))
         .route("/openapi.json", get(openapi::document));
-    let app = Router::new()
+    let mut app = Router::new()
         .nest("/v1", api)
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .route("/readyz", get(health::readyz));
+    if state.metrics_on_api {
+        let keyed = axum::middleware::from_fn_with_state(state.clone(), auth::require_key);
+        app = app.route("/metrics", get(metrics::scrape).route_layer(keyed));
+    }
+    let app = app
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
-    observed(app).with_state(state)
+    observed(app, state.scheduler.metrics()).with_state(state)
+}
+
+/// `/metrics` alone, open, for a listener of its own (`--metrics-bind`).
+pub fn metrics_router(state: AppState) -> Router {
+    let app = Router::new()
+        .route("/metrics", get(metrics::scrape))
+        .fallback(not_found);
+    observed(app, state.scheduler.metrics()).with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
 }

@@ -5,7 +5,8 @@
 //! requests (waits, event streams) end, and the scheduler lets running
 //! tasks finish for the grace period before interrupting them.
 //!
-//! Each connection is served under its limits by `connections`.
+//! Each connection is served under its limits by `connections`, on the
+//! API's listener and, with `--metrics-bind`, on the metrics' own.
 //!
 //! Tests build the same application on port 0 with their own database and
 //! a shared, already loaded sandbox.
@@ -22,10 +23,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::configuration::{Database, Settings};
 use crate::home::Home;
+use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::runtime;
 use crate::sandbox::{LiveSessions, Sandbox};
-use crate::scheduler::{Notifier, Scheduler, SchedulerConfig, SubmitPolicy, Submitter};
+use crate::scheduler::{
+    Notifier, Scheduler, SchedulerConfig, SubmitPolicy, Submitter, new_node_id,
+};
 use crate::server::{self, AppState};
 use crate::storage::{PostgresStorage, SqliteStorage, Storage};
 use crate::worker::{Executor, TaskThreads, WorkerPool};
@@ -69,10 +73,18 @@ pub async fn open_storage(database: &Database) -> anyhow::Result<Arc<dyn Storage
     }
 }
 
+async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))
+}
+
 /// The server, built and bound, not yet serving.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// `--metrics-bind`'s, serving `/metrics` alone.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     shutdown: CancellationToken,
     grace: Duration,
@@ -81,6 +93,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings, sandbox: Arc<Sandbox>) -> anyhow::Result<Self> {
+        let node_id = new_node_id();
+        let metrics = Metrics::new(&node_id);
         let storage = open_storage(&settings.database).await?;
         // On SQLite the file is locked to this server, so anything marked
         // running was left by a previous run of it that died.
@@ -90,13 +104,20 @@ impl Application {
                 tasks = reclaimed,
                 "requeued tasks left running by a previous run"
             );
+            metrics.leases_reclaimed(reclaimed);
         }
-        let listener = TcpListener::bind(settings.bind)
-            .await
-            .with_context(|| format!("binding {}", settings.bind))?;
+        let listener = bind(settings.bind).await?;
+        let metrics_listener = match settings.metrics_bind {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
         let notifier = Arc::new(Notifier::new());
         let executor = match &settings.workers {
-            Some(spawn) => Executor::Workers(WorkerPool::start(spawn.clone(), settings.limits)),
+            Some(spawn) => Executor::Workers(WorkerPool::start(
+                spawn.clone(),
+                settings.limits,
+                metrics.clone(),
+            )),
             None => Executor::InProcess(
                 TaskThreads::start(sandbox.clone(), settings.slots)
                     .context("cannot start the task threads")?,
@@ -106,6 +127,7 @@ impl Application {
             storage.clone(),
             Arc::new(executor),
             notifier.clone(),
+            metrics,
             SchedulerConfig {
                 slots: settings.slots,
                 lease: settings.lease,
@@ -113,6 +135,7 @@ impl Application {
                 retry_base: Duration::from_secs(1),
                 retention: settings.retention,
                 address: listener.local_addr()?.to_string(),
+                node_id,
             },
         ));
         let shutdown = CancellationToken::new();
@@ -143,9 +166,11 @@ impl Application {
                     .collect(),
             ),
             shutdown: shutdown.clone(),
+            metrics_on_api: metrics_listener.is_none(),
         };
         Ok(Application {
             listener,
+            metrics_listener,
             state,
             shutdown,
             grace: settings.grace,
@@ -159,12 +184,23 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// Where `/metrics` is served apart from the API, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        let listener = self.metrics_listener.as_ref()?;
+        Some(
+            listener
+                .local_addr()
+                .expect("a bound listener has an address"),
+        )
+    }
+
     /// Serve and run the scheduler until `signal` resolves; then stop
     /// accepting, let running tasks finish for up to the grace period, and
     /// interrupt the rest so they are retried.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) {
         let Application {
             listener,
+            metrics_listener,
             state,
             shutdown,
             grace,
@@ -178,6 +214,16 @@ impl Application {
             }
         });
         let scheduler = tokio::spawn(state.scheduler.clone().run(shutdown.clone(), grace));
+        tokio::spawn(state.scheduler.metrics().clone().keep_up(shutdown.clone()));
+        let metrics = metrics_listener.map(|listener| {
+            let router = server::metrics_router(state.clone());
+            tokio::spawn(connections::serve(
+                listener,
+                router,
+                connections,
+                shutdown.clone(),
+            ))
+        });
         connections::serve(
             listener,
             server::router(state),
@@ -185,6 +231,9 @@ impl Application {
             shutdown.clone(),
         )
         .await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         let _ = scheduler.await;
     }
 }

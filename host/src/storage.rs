@@ -141,6 +141,22 @@ pub struct Claimed {
     pub request: TaskRequest,
     /// The session it is a run of.
     pub session_id: Option<String>,
+    /// When the task was submitted, in ms since the epoch.
+    pub created_at: i64,
+}
+
+/// Tasks waiting and running, across every node sharing the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub queued: u64,
+    pub running: u64,
+}
+
+/// The connections of this node's database pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub in_use: u32,
+    pub idle: u32,
 }
 
 /// A held task, as seen when its lease was renewed.
@@ -241,7 +257,10 @@ pub trait Storage: Send + Sync + 'static {
     async fn task_by_idempotency_key(&self, key: &str) -> Result<Option<TaskRecord>, StorageError>;
     /// Newest first.
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError>;
-    async fn queued_count(&self) -> Result<u64, StorageError>;
+    /// Tasks queued and running, on every node of the queue.
+    async fn queue_depth(&self) -> Result<QueueDepth, StorageError>;
+    /// This node's connections to the database.
+    fn pool_use(&self) -> PoolUse;
 
     /// Take up to `limit` runnable tasks, highest priority then oldest first,
     /// leasing them to `owner` for `lease`.

@@ -173,9 +173,12 @@ async fn a_panicking_handler_answers_a_500_problem() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
-        axum::serve(listener, sandrun::server::observed(router))
-            .await
-            .unwrap()
+        axum::serve(
+            listener,
+            sandrun::server::observed(router, &sandrun::metrics::Metrics::new("test")),
+        )
+        .await
+        .unwrap()
     });
     let http = reqwest::Client::new();
     for _ in 0..2 {
@@ -241,7 +244,9 @@ fn check_problems(doc: &Value, keyed: bool) {
             if operation["requestBody"]["content"]["application/json"].is_object() {
                 assert!(has("415"), "{at}");
             }
-            let api = path.starts_with("/v1/") && path != "/v1/openapi.json";
+            // `/metrics` is outside `/v1` but guarded and read as the API is.
+            let api =
+                (path.starts_with("/v1/") && path != "/v1/openapi.json") || path == "/metrics";
             assert_eq!(has("401"), api && keyed, "{at}");
             if api {
                 assert_eq!(has("503"), path != "/v1/runtimes", "{at}");

@@ -15,6 +15,8 @@ use crate::support::{home, sandbox};
 
 pub struct TestApp {
     pub address: String,
+    /// `--metrics-bind`'s listener, when the test gave one.
+    pub metrics_address: Option<String>,
     pub http: reqwest::Client,
     /// Kept until the test ends, so the database outlives the server.
     db_dir: tempfile::TempDir,
@@ -66,12 +68,14 @@ pub async fn spawn_settings(settings: &Settings, db_dir: tempfile::TempDir) -> T
         .await
         .expect("the app builds");
     let address = format!("http://{}", app.local_addr());
+    let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
     let (stop, stopped) = oneshot::channel();
     let handle = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
     TestApp {
         address,
+        metrics_address,
         http: reqwest::Client::new(),
         db_dir,
         stop: Some(stop),

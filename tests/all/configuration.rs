@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 use sandrun::configuration::{ConfigError, Database, ServeArgs, Settings};
+use sandrun::telemetry::LogFormat;
 
 use crate::support::home;
 
@@ -388,4 +389,42 @@ fn serve_help_gives_each_setting_its_default_and_variable() {
             a.get_id()
         );
     }
+}
+
+#[test]
+fn the_log_format_and_metrics_address_come_from_flags_or_file() {
+    let defaults = load(&[]).unwrap();
+    assert_eq!(defaults.log_format, LogFormat::Text);
+    assert_eq!(defaults.metrics_bind, None, "/metrics on --bind");
+
+    let file = config_file("log_format = \"json\"\nmetrics_bind = \"127.0.0.1:9100\"\n");
+    let path = file.path().to_str().unwrap();
+    let settings = load(&["--config", path]).unwrap();
+    assert_eq!(settings.log_format, LogFormat::Json);
+    assert_eq!(
+        settings.metrics_bind,
+        Some("127.0.0.1:9100".parse().unwrap())
+    );
+    let workers = settings.workers.expect("workers by default");
+    assert_eq!(
+        workers.log_format,
+        LogFormat::Json,
+        "workers log as their server"
+    );
+    let flags = load(&["--config", path, "--log-format", "text"]).unwrap();
+    assert_eq!(flags.log_format, LogFormat::Text, "the flag wins");
+
+    assert!(Serve::try_parse_from(["serve", "--log-format", "yaml"]).is_err());
+    let err = load(&[
+        "--bind",
+        "127.0.0.1:9100",
+        "--metrics-bind",
+        "127.0.0.1:9100",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("metrics_bind: 127.0.0.1:9100 is --bind's own"),
+        "{err}"
+    );
 }

@@ -8,6 +8,7 @@ use sandrun_api::{Task, TaskStatus};
 use serde_json::json;
 
 use crate::api_sessions::{open_session_at, run_at, value_at};
+use crate::metrics::scrape_at;
 use crate::support::{home, post_task, sandbox};
 
 /// `sandrun serve` as a child process; answers it and its address.
@@ -107,6 +108,9 @@ async fn kill_9_mid_run_then_restart_loses_nothing() {
                 .starts_with("done")
         );
     }
+    // The restarted node gave back the two the killed one held.
+    let metrics = scrape_at(&http, &address, None).await;
+    assert_eq!(metrics.value("sandrun_lease_reclaims_total", &[]), 2.0);
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -28,6 +28,7 @@ mod host_call_faults;
 mod host_calls;
 mod limits;
 mod matplotlib;
+mod metrics;
 mod module_cache;
 mod multi_node;
 mod postgres;

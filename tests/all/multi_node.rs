@@ -123,7 +123,7 @@ async fn three_nodes_share_2000_tasks_and_run_each_once() {
     }
     let storage = postgres_storage(&schema, true).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    while storage.queued_count().await.unwrap() > 0 || running(&storage).await > 0 {
+    while storage.queue_depth().await.unwrap().queued > 0 || running(&storage).await > 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "2,000 tasks did not finish in 90 s"

@@ -253,6 +253,8 @@ async fn concurrent_claims_take_each_task_once(storage: Arc<dyn Storage>) {
         .insert_tasks(ids.iter().map(|id| new_task(id)).collect())
         .await
         .unwrap();
+    let depth = storage.queue_depth().await.unwrap();
+    assert_eq!((depth.queued, depth.running), (ids.len() as u64, 0));
     let claimers = (0..8).map(|n| {
         let storage = storage.clone();
         tokio::spawn(async move {
@@ -279,7 +281,8 @@ async fn concurrent_claims_take_each_task_once(storage: Arc<dyn Storage>) {
         }
     }
     assert_eq!(seen.len(), ids.len(), "every task was claimed");
-    assert_eq!(storage.queued_count().await.unwrap(), 0);
+    let depth = storage.queue_depth().await.unwrap();
+    assert_eq!((depth.queued, depth.running), (0, ids.len() as u64));
 }
 
 async fn claims_take_priority_then_age(storage: Arc<dyn Storage>) {
@@ -677,7 +680,7 @@ async fn a_task_cancelled_while_running_never_runs_again(storage: Arc<dyn Storag
             Cancelled::AlreadyEnded(_)
         ));
     }
-    assert_eq!(storage.queued_count().await.unwrap(), 0);
+    assert_eq!(storage.queue_depth().await.unwrap().queued, 0);
     assert!(
         storage
             .claim("n", 10, Duration::from_secs(60))

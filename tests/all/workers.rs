@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sandrun::configuration::Settings;
 use sandrun::sandbox::LiveSessions;
+use sandrun::telemetry::LogFormat;
 use sandrun::worker::WorkerSpawn;
 use sandrun_api::{ModuleInfo, Outcome, SessionStart, TaskStatus};
 use serde_json::json;
@@ -14,6 +15,7 @@ use crate::api_sessions::start_of;
 use crate::app::{
     TestApp, cancel_a_running_loop, deep_recursion_traps, local_args, python, spawn_settings,
 };
+use crate::metrics::scrape;
 use crate::support::home;
 
 /// A server whose tasks run in `count` workers started from a link to the
@@ -43,6 +45,7 @@ async fn spawn_workers(count: usize, worker_home: PathBuf, live: LiveSessions) -
         count,
         pre_import: None,
         live,
+        log_format: LogFormat::Text,
     });
     WorkerApp {
         app: spawn_settings(&settings, db_dir).await,
@@ -136,6 +139,12 @@ async fn tasks_run_in_worker_processes_with_stdin_files_kv_and_exit_codes() {
     assert_eq!(result.stderr.to_string_lossy(), "oops\n");
     assert_eq!(result.output, Some(json!({"n": 42})));
     assert_eq!(result.logs.len(), 1);
+    // The worker's count of host calls came back over the pipe.
+    let metrics = scrape(app).await;
+    for kind in ["kv_get", "kv_put", "log", "output"] {
+        let calls = metrics.value("sandrun_host_calls_total", &[("kind", kind)]);
+        assert_eq!(calls, 1.0, "{kind}");
+    }
 
     // The kv write reached the server's database: the next run sees it.
     let again = app
@@ -181,6 +190,15 @@ async fn a_killed_worker_is_restarted_and_its_task_retried() {
         vec![first],
         "a new process replaced the killed one"
     );
+    let metrics = scrape(app).await;
+    assert_eq!(
+        metrics.value("sandrun_worker_restarts_total", &[]),
+        1.0,
+        "{}",
+        metrics.text
+    );
+    let retried = [("runtime", "python")];
+    assert_eq!(metrics.value("sandrun_task_retries_total", &retried), 1.0);
 
     let after = app.run(python("print('still here')")).await;
     assert_eq!(after.status, TaskStatus::Succeeded, "{after:?}");

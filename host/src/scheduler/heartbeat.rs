@@ -22,7 +22,7 @@ impl Scheduler {
         let started_at = now_ms();
         loop {
             let node = NodeRecord {
-                id: self.node_id.clone(),
+                id: self.config.node_id.clone(),
                 address: self.config.address.clone(),
                 slots: self.config.slots as i64,
                 running: self.running.len() as i64,

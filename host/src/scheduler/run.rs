@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sandrun_api::{Outcome, Runtime};
 use tracing::Instrument;
@@ -10,7 +10,9 @@ use tracing::Instrument;
 use super::event_writer::{EventWriter, RunId};
 use super::{LocalRun, Scheduler};
 use crate::sandbox::{SessionInput, Task};
-use crate::storage::{ArtifactWrite, Claimed, RunEnd, SessionWrite, StorageError, status_for};
+use crate::storage::{
+    ArtifactWrite, Claimed, RunEnd, SessionWrite, StorageError, now_ms, status_for,
+};
 use crate::task_request::to_task;
 use crate::worker::RunError;
 
@@ -20,6 +22,20 @@ enum Unrunnable {
     Invalid(String),
     /// The database failed: give it back for a retry.
     Storage(StorageError),
+}
+
+/// A claimed task, and when this node started it.
+struct Run<'a> {
+    claimed: &'a Claimed,
+    started: Instant,
+}
+
+impl Run<'_> {
+    /// How long ago its task was submitted.
+    fn since_created(&self) -> Duration {
+        let ms = now_ms().saturating_sub(self.claimed.created_at);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
 }
 
 /// The longest wait before a retry.
@@ -33,18 +49,25 @@ impl Scheduler {
             attempt = claimed.attempt,
             session_id = claimed.session_id.as_deref(),
         );
-        self.run_claimed(&claimed, running).instrument(span).await;
+        let run = Run {
+            claimed: &claimed,
+            started: Instant::now(),
+        };
+        self.metrics
+            .run_started(claimed.request.runtime, run.since_created());
+        self.run_claimed(&run, running).instrument(span).await;
         self.notifier.notify(&claimed.id);
     }
 
-    async fn run_claimed(&self, claimed: &Claimed, running: &LocalRun) {
+    async fn run_claimed(&self, run: &Run<'_>, running: &LocalRun) {
+        let claimed = run.claimed;
         let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
         let (task, generation) = match self.sandbox_task(claimed).await {
             Ok(task) => task,
             Err(Unrunnable::Invalid(error)) => {
-                return self.record(id, attempt, RunEnd::failed(&error, &[])).await;
+                return self.record(run, RunEnd::failed(&error, &[])).await;
             }
-            Err(Unrunnable::Storage(e)) => return self.retry(id, attempt, &e.to_string()).await,
+            Err(Unrunnable::Storage(e)) => return self.retry(run, &e.to_string()).await,
         };
         tracing::debug!("running");
         let events = EventWriter::start(
@@ -60,6 +83,9 @@ impl Scheduler {
             .run(task, running.cancel.clone(), events.writer.clone())
             .await;
         let unwritten = events.finish().await;
+        if let Ok(ran) = &ran {
+            self.metrics.host_calls(&ran.host_calls);
+        }
         match ran {
             Ok(ran)
                 if ran.result.outcome == Outcome::Cancelled
@@ -97,15 +123,14 @@ impl Scheduler {
                     session,
                     artifacts: &artifacts,
                 };
-                self.record(id, attempt, end).await;
+                self.record(run, end).await;
             }
             Err(RunError::Infrastructure(error)) => {
                 self.append(id, &unwritten).await;
-                self.retry(id, attempt, &error).await
+                self.retry(run, &error).await
             }
             Err(RunError::Refused(error)) => {
-                self.record(id, attempt, RunEnd::failed(&error, &unwritten))
-                    .await
+                self.record(run, RunEnd::failed(&error, &unwritten)).await
             }
         }
     }
@@ -150,10 +175,23 @@ impl Scheduler {
         Ok((task, stored.generation))
     }
 
-    async fn record(&self, id: &str, attempt: u32, end: RunEnd<'_>) {
+    async fn record(&self, run: &Run<'_>, end: RunEnd<'_>) {
+        let (id, attempt) = (run.claimed.id.as_str(), run.claimed.attempt);
         self.let_go(id);
-        match self.storage.finish(id, attempt, &self.node_id, end).await {
-            Ok(true) => {}
+        match self
+            .storage
+            .finish(id, attempt, &self.config.node_id, end)
+            .await
+        {
+            Ok(true) => {
+                let runtime = run.claimed.request.runtime;
+                self.metrics.task_ended(runtime, end.status, end.result);
+                if let Some(result) = end.result {
+                    let took = run.started.elapsed();
+                    self.metrics
+                        .run_ended(runtime, result, took, run.since_created());
+                }
+            }
             Ok(false) => tracing::warn!("result discarded: the task was reclaimed while it ran"),
             // The lease will expire and the task will run again.
             Err(e) => tracing::error!(error = %e, "could not record the result"),
@@ -179,13 +217,15 @@ impl Scheduler {
 
     /// An infrastructure failure: queue it again after a backoff, or fail
     /// it when its attempts are used up.
-    async fn retry(&self, id: &str, attempt: u32, error: &str) {
+    async fn retry(&self, run: &Run<'_>, error: &str) {
+        let (id, attempt) = (run.claimed.id.as_str(), run.claimed.attempt);
         self.let_go(id);
         tracing::warn!(error, "infrastructure failure");
+        self.metrics.run_retried(run.claimed.request.runtime);
         let delay = backoff(self.config.retry_base, attempt);
         if let Err(e) = self
             .storage
-            .release(id, attempt, &self.node_id, delay, error, true)
+            .release(id, attempt, &self.config.node_id, delay, error, true)
             .await
         {
             tracing::error!(error = %e, "could not give the task back");
@@ -198,7 +238,14 @@ impl Scheduler {
         let error = "interrupted by a server shutdown";
         if let Err(e) = self
             .storage
-            .release(id, attempt, &self.node_id, Duration::ZERO, error, false)
+            .release(
+                id,
+                attempt,
+                &self.config.node_id,
+                Duration::ZERO,
+                error,
+                false,
+            )
             .await
         {
             tracing::error!(error = %e, "could not give the task back");

@@ -143,6 +143,11 @@ impl Submitter {
             Inserted::Created(record) => (record, true),
             Inserted::Existing(record) => (record, false),
         };
+        if created {
+            self.scheduler
+                .metrics
+                .task_submitted(record.request.runtime);
+        }
         match permit {
             Some(permit) if created && record.status == TaskStatus::Running => {
                 let claimed = Claimed {
@@ -150,6 +155,7 @@ impl Submitter {
                     attempt: record.attempt,
                     request: record.request.clone(),
                     session_id: record.session_id.clone(),
+                    created_at: record.created_at,
                 };
                 self.scheduler.start_admitted(claimed, permit);
             }
@@ -222,7 +228,13 @@ impl Submitter {
         Ok(inserted
             .into_iter()
             .map(|i| match i {
-                Inserted::Created(record) | Inserted::Existing(record) => record,
+                Inserted::Created(record) => {
+                    self.scheduler
+                        .metrics
+                        .task_submitted(record.request.runtime);
+                    record
+                }
+                Inserted::Existing(record) => record,
             })
             .collect())
     }
@@ -254,7 +266,7 @@ impl Submitter {
     /// never refused for a full queue.
     async fn room_for(&self, tasks: &[&NewTask]) -> Result<u64, SubmitError> {
         let storage = &self.scheduler.storage;
-        let depth = storage.queued_count().await?;
+        let depth = storage.queue_depth().await?.queued;
         let mut adding = tasks.len() as u64;
         if depth + adding <= self.policy.max_queue_depth {
             return Ok(depth);

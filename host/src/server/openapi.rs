@@ -14,6 +14,7 @@
 //! server answering, which may be configured, and a task request is one
 //! object per runtime, each with the source field it needs. A session's
 //! runs take the limits a task does but `memory_bytes`, the session's own.
+//! `/metrics` is in the document only when the API's listener serves it.
 
 mod answers;
 mod schemas;
@@ -24,7 +25,9 @@ use sandrun_api::Problem;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
-use super::{AppState, artifacts, batches, events, health, modules, nodes, sessions, tasks};
+use super::{
+    AppState, artifacts, batches, events, health, metrics, modules, nodes, sessions, tasks,
+};
 use answers::Answers;
 
 #[derive(OpenApi)]
@@ -58,6 +61,7 @@ use answers::Answers;
         nodes::list,
         health::healthz,
         health::readyz,
+        metrics::scrape,
     ),
     components(schemas(Problem)),
     modifiers(&Answers)
@@ -75,6 +79,9 @@ pub async fn document(State(state): State<AppState>) -> Json<Document> {
         &state.sandbox.policy().maximum,
         &state.submitter.session_policy(),
     );
+    if !state.metrics_on_api {
+        doc.paths.paths.remove(answers::METRICS);
+    }
     if !state.api_keys.is_empty() {
         answers::require_bearer(&mut doc);
     }

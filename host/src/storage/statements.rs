@@ -22,7 +22,7 @@ use super::session::{
     EndReason, NewSession, RunState, SESSION_COLUMNS, SessionFilter, SessionRecord, SessionRow,
 };
 use super::sql::{Param, Sql};
-use super::{Claimed, NameOutcome, NewTask, Renewed, RunEnd, StorageError, now_ms};
+use super::{Claimed, NameOutcome, NewTask, QueueDepth, Renewed, RunEnd, StorageError, now_ms};
 
 type Result<T> = std::result::Result<T, StorageError>;
 
@@ -84,7 +84,7 @@ pub trait Statements: Database {
         conn: &mut Self::Connection,
         filter: &TaskFilter,
     ) -> Result<Vec<TaskRecord>>;
-    async fn queued_count(conn: &mut Self::Connection) -> Result<u64>;
+    async fn queue_depth(conn: &mut Self::Connection) -> Result<QueueDepth>;
     /// Lease up to `limit` runnable tasks to `owner` until `lease_until`,
     /// highest priority then oldest first; `skip_locked` ends the query
     /// that picks them.
@@ -314,7 +314,8 @@ where
     (String, String): for<'r> FromRow<'r, DB::Row>,
     (i64, String): for<'r> FromRow<'r, DB::Row>,
     (String, i64): for<'r> FromRow<'r, DB::Row>,
-    (String, i64, String, Option<String>): for<'r> FromRow<'r, DB::Row>,
+    (String, i64, String, Option<String>, i64): for<'r> FromRow<'r, DB::Row>,
+    (i64, i64): for<'r> FromRow<'r, DB::Row>,
 {
     async fn ping(conn: &mut Self::Connection) -> Result<()> {
         sqlx::query("SELECT 1").execute(&mut *conn).await?;
@@ -419,11 +420,18 @@ where
         rows.into_iter().map(TaskRecord::try_from).collect()
     }
 
-    async fn queued_count(conn: &mut Self::Connection) -> Result<u64> {
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE status = 'queued'")
-            .fetch_one(&mut *conn)
-            .await?;
-        Ok(count as u64)
+    async fn queue_depth(conn: &mut Self::Connection) -> Result<QueueDepth> {
+        // Each count is answered by its status's partial index.
+        let (queued, running): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'queued'), \
+             (SELECT COUNT(*) FROM tasks WHERE status = 'running')",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(QueueDepth {
+            queued: queued as u64,
+            running: running as u64,
+        })
     }
 
     async fn claim_queued(
@@ -435,7 +443,7 @@ where
     ) -> Result<Vec<Claimed>> {
         // One statement picks and leases the batch. A session's run waits
         // for the session's earlier runs to end.
-        let rows: Vec<(String, i64, String, Option<String>)> = sqlx::query_as(&format!(
+        let rows: Vec<(String, i64, String, Option<String>, i64)> = sqlx::query_as(&format!(
             "UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = $1, \
              lease_expires_at = $2, started_at = $3 \
              FROM (SELECT id AS picked_id FROM tasks q WHERE status = 'queued' AND run_after <= $3 \
@@ -443,7 +451,7 @@ where
                         WHERE e.session_id = q.session_id AND e.session_run < q.session_run \
                         AND e.status IN ('queued', 'running'))) \
                    ORDER BY priority DESC, created_at, id LIMIT $4{skip_locked}) AS picked \
-             WHERE id = picked.picked_id RETURNING id, attempt, request, session_id"
+             WHERE id = picked.picked_id RETURNING id, attempt, request, session_id, created_at"
         ))
         .bind(owner.to_owned())
         .bind(lease_until)
@@ -452,12 +460,13 @@ where
         .fetch_all(&mut *conn)
         .await?;
         rows.into_iter()
-            .map(|(id, attempt, request, session_id)| {
+            .map(|(id, attempt, request, session_id, created_at)| {
                 Ok(Claimed {
                     id,
                     attempt: attempt as u32,
                     request: serde_json::from_str(&request)?,
                     session_id,
+                    created_at,
                 })
             })
             .collect()

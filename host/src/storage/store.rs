@@ -25,7 +25,8 @@ use super::release::{NODE_STOPPED, Release};
 use super::statements::{Ending, Lookup, Statements};
 use super::{
     ArtifactStore, Cancelled, Claimed, Deleted, GuestStore, Hint, Inserted, NameOutcome, NewTask,
-    Registry, Renewed, RunEnd, SessionStore, Storage, StorageError, TaskFilter, TaskRecord, now_ms,
+    PoolUse, QueueDepth, Registry, Renewed, RunEnd, SessionStore, Storage, StorageError,
+    TaskFilter, TaskRecord, now_ms,
 };
 
 /// The queue, results, events and modules in one database.
@@ -249,8 +250,16 @@ impl<D: Dialect> Storage for Store<D> {
         D::Db::list_tasks(&mut *self.conn().await?, filter).await
     }
 
-    async fn queued_count(&self) -> Result<u64, StorageError> {
-        D::Db::queued_count(&mut *self.conn().await?).await
+    async fn queue_depth(&self) -> Result<QueueDepth, StorageError> {
+        D::Db::queue_depth(&mut *self.conn().await?).await
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let idle = self.pool.num_idle() as u32;
+        PoolUse {
+            in_use: self.pool.size().saturating_sub(idle),
+            idle,
+        }
     }
 
     async fn claim(

@@ -23,7 +23,7 @@ pub mod frame;
 
 use super::run_error::RunError;
 use crate::sandbox::{
-    LimitPolicy, LiveSessions, Ran, SessionInput, Source, Stream, Task, WasmModule,
+    HostCalls, LimitPolicy, LiveSessions, Ran, SessionInput, Source, Stream, Task, WasmModule,
 };
 
 /// Which task a message is about, so that a late message of an ended task
@@ -171,6 +171,7 @@ pub struct WireResult {
     #[serde(with = "serde_bytes")]
     state: Option<Vec<u8>>,
     artifacts: Vec<serde_bytes::ByteBuf>,
+    host_calls: HostCalls,
 }
 
 /// A value carried as its JSON text.
@@ -290,6 +291,7 @@ impl From<Ran> for WireResult {
             mut result,
             state,
             artifacts,
+            host_calls,
         } = ran;
         let stdout = std::mem::take(&mut result.stdout.0);
         let stderr = std::mem::take(&mut result.stderr.0);
@@ -302,6 +304,7 @@ impl From<Ran> for WireResult {
                 .into_iter()
                 .map(serde_bytes::ByteBuf::from)
                 .collect(),
+            host_calls,
         }
     }
 }
@@ -319,6 +322,7 @@ impl From<WireResult> for Ran {
                 .into_iter()
                 .map(serde_bytes::ByteBuf::into_vec)
                 .collect(),
+            host_calls: wire.host_calls,
         }
     }
 }

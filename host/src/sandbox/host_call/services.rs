@@ -34,6 +34,15 @@ pub const MAX_KV_KEY_BYTES: usize = 256;
 /// The largest kv value, as JSON bytes.
 pub const MAX_KV_VALUE_BYTES: usize = 64 << 10;
 
+/// The session runner's own call, not offered to guests.
+const SESSION_END: &str = "session_end";
+/// How a request that names no call is counted in [`HostCalls`].
+const INVALID: &str = "invalid";
+
+/// The host calls a run made, by the name they called; requests that named
+/// no call are counted as `invalid`.
+pub type HostCalls = BTreeMap<String, u64>;
+
 const CALLS: &[&str] = &[
     "input",
     "output",
@@ -151,6 +160,7 @@ pub struct Services {
     /// Whether this is a session run, whose runner reports its end.
     session: bool,
     pub session_end: Option<SessionEnd>,
+    pub calls: HostCalls,
 }
 
 /// How a session run's code ended, as its runner reported it.
@@ -182,6 +192,7 @@ impl Services {
             displayed: Displayed::default(),
             session: false,
             session_end: None,
+            calls: HostCalls::new(),
         }
     }
 
@@ -219,7 +230,13 @@ impl Services {
     }
 
     fn serve(&mut self, request: &[u8], at_ms: f64) -> Result<Value, CallError> {
-        match parse(request)? {
+        let parsed = parse(request);
+        match &parsed {
+            Ok((SESSION_END, _)) => {}
+            Ok((call, _)) => self.tally(call),
+            Err(_) => self.tally(INVALID),
+        }
+        match parsed?.1 {
             Request::SessionEnd { status, value } => {
                 if !self.session {
                     return Err(CallError::NotASession);
@@ -261,6 +278,15 @@ impl Services {
             Request::Display { data } => {
                 self.displayed.add(data)?;
                 Ok(Value::Null)
+            }
+        }
+    }
+
+    fn tally(&mut self, call: &str) {
+        match self.calls.get_mut(call) {
+            Some(count) => *count += 1,
+            None => {
+                self.calls.insert(call.to_owned(), 1);
             }
         }
     }
@@ -313,22 +339,22 @@ pub fn reply(result: Result<Value, CallError>) -> Vec<u8> {
     serde_json::to_vec(&reply).expect("JSON values serialise")
 }
 
-fn parse(request: &[u8]) -> Result<Request, CallError> {
+/// The request, and the name of the call it makes.
+fn parse(request: &[u8]) -> Result<(&'static str, Request), CallError> {
     let value: Value =
         serde_json::from_slice(request).map_err(|e| CallError::Malformed(e.to_string()))?;
     let call = value
         .get("call")
         .and_then(Value::as_str)
-        .ok_or_else(|| CallError::Malformed("no string `call` field".into()))?
-        .to_owned();
-    // `session_end` is the session runner's own, not offered to guests.
-    if !CALLS.contains(&call.as_str()) && call != "session_end" {
-        return Err(CallError::UnknownCall(call));
-    }
-    serde_json::from_value(value).map_err(|e| CallError::BadRequest {
-        call,
+        .ok_or_else(|| CallError::Malformed("no string `call` field".into()))?;
+    let Some(&name) = CALLS.iter().chain(&[SESSION_END]).find(|&&c| c == call) else {
+        return Err(CallError::UnknownCall(call.to_owned()));
+    };
+    let request = serde_json::from_value(value).map_err(|e| CallError::BadRequest {
+        call: name.to_owned(),
         detail: e.to_string(),
-    })
+    })?;
+    Ok((name, request))
 }
 
 fn check_size(what: &'static str, value: &Value, max: usize) -> Result<(), CallError> {

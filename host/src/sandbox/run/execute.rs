@@ -22,7 +22,7 @@ use super::workspace::{GUEST_DIRS, Workspace};
 use crate::sandbox::engine::HOST_THREAD_STACK;
 use crate::sandbox::host_call::display::Displayed;
 use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
-use crate::sandbox::host_call::services::Services;
+use crate::sandbox::host_call::services::{HostCalls, Services};
 use crate::sandbox::python::turn::{call_turn, session_source, task_source};
 use crate::sandbox::session::{Live, SessionState, SessionTurn};
 use crate::sandbox::wasi::disk_quota::DiskQuota;
@@ -98,6 +98,7 @@ pub struct Ran {
     pub state: Option<Vec<u8>>,
     /// The bytes of each of `result.artifacts`, in the same order.
     pub artifacts: Vec<Vec<u8>>,
+    pub host_calls: HostCalls,
 }
 
 /// How the guest ended, before the bookkeeping is added.
@@ -166,6 +167,7 @@ impl Sandbox {
                         result,
                         state: None,
                         artifacts: Vec::new(),
+                        host_calls: HostCalls::new(),
                     });
                 }
                 Err(e) => return Err(e.into()),
@@ -390,6 +392,7 @@ impl Sandbox {
             result,
             state: kept,
             artifacts: collected.contents,
+            host_calls: services.calls,
         })
     }
 }

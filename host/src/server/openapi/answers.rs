@@ -13,6 +13,8 @@ const PROBLEM: &str = "application/problem+json";
 const EVENT_STREAM: &str = "text/event-stream";
 /// Served without an API key, like the health checks outside `/v1`.
 const OPEN: &str = "/v1/openapi.json";
+/// Outside `/v1`, yet behind the API keys and reading the database.
+pub const METRICS: &str = "/metrics";
 /// Operations under `/v1` that never reach the database, so never answer
 /// 503 for it.
 const WITHOUT_DATABASE: &[&str] = &[OPEN, "/v1/runtimes"];
@@ -25,7 +27,8 @@ pub struct Answers;
 impl Modify for Answers {
     fn modify(&self, doc: &mut Document) {
         for (path, operation) in operations(doc) {
-            let database = path.starts_with("/v1/") && !WITHOUT_DATABASE.contains(&path);
+            let database =
+                (path.starts_with("/v1/") && !WITHOUT_DATABASE.contains(&path)) || path == METRICS;
             let mut statuses = vec![StatusCode::INTERNAL_SERVER_ERROR];
             statuses.extend(input_statuses(operation));
             if database {
@@ -38,14 +41,15 @@ impl Modify for Answers {
 }
 
 /// For a server with API keys: every operation under `/v1` but the
-/// document itself needs the bearer key, and answers 401 without it.
+/// document itself, and `/metrics`, needs the bearer key, and answers 401
+/// without it.
 pub fn require_bearer(doc: &mut Document) {
     let scheme = SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer));
     doc.components
         .get_or_insert_default()
         .add_security_scheme(BEARER, scheme);
     for (path, operation) in operations(doc) {
-        if path.starts_with("/v1/") && path != OPEN {
+        if (path.starts_with("/v1/") && path != OPEN) || path == METRICS {
             let needed = SecurityRequirement::new(BEARER, Vec::<String>::new());
             operation.security = Some(vec![needed]);
             complete(operation, &[StatusCode::UNAUTHORIZED]);

@@ -16,6 +16,7 @@ mod supervisor;
 pub use child::WorkerSpawn;
 
 use super::slot_job::{self, SlotJob};
+use crate::metrics::Metrics;
 use crate::sandbox::{LimitPolicy, Task};
 use affinity::Affinity;
 use supervisor::Supervised;
@@ -29,8 +30,9 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// Start `spawn.count` supervised workers enforcing `policy`. They start
-    /// in the background; a task waits for one that is ready.
-    pub fn start(spawn: WorkerSpawn, policy: LimitPolicy) -> Self {
+    /// in the background; a task waits for one that is ready. A restart is
+    /// counted in `metrics`.
+    pub fn start(spawn: WorkerSpawn, policy: LimitPolicy, metrics: Metrics) -> Self {
         let (jobs, waiting) = slot_job::channel(spawn.count);
         let (affinity, inboxes) = Affinity::new(spawn.count, spawn.live.capacity);
         let affinity = Arc::new(affinity);
@@ -45,6 +47,7 @@ impl WorkerPool {
                     policy,
                     inbox,
                     affinity: affinity.clone(),
+                    metrics: metrics.clone(),
                 };
                 tokio::spawn(supervisor::supervise(worker, waiting.clone())).abort_handle()
             })

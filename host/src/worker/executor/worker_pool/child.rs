@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::home::HOME_ENV;
 use crate::sandbox::{KvStore, LimitPolicy, LiveSessions, Ran, Source, TaskHooks};
+use crate::telemetry::LogFormat;
 use crate::worker::executor::slot_job::SlotJob;
 use crate::worker::run_error::RunError;
 use crate::worker::wire::frame::{self, FrameError};
@@ -38,6 +39,8 @@ pub struct WorkerSpawn {
     pub pre_import: Option<Vec<String>>,
     /// The sessions each worker keeps live.
     pub live: LiveSessions,
+    /// The server's, so that the workers' lines read as its own.
+    pub log_format: LogFormat,
 }
 
 /// Why a worker process can take no more jobs.
@@ -74,6 +77,8 @@ impl WorkerChild {
     pub async fn start(spawn: &WorkerSpawn, policy: &LimitPolicy) -> Result<Self, ChildError> {
         let mut process = Command::new(&spawn.program)
             .arg("worker")
+            .arg("--log-format")
+            .arg(spawn.log_format.name())
             .env(HOME_ENV, &spawn.home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::affinity::Affinity;
 use super::child::{ChildError, WorkerChild, WorkerSpawn};
+use crate::metrics::Metrics;
 use crate::sandbox::LimitPolicy;
 use crate::worker::executor::slot_job::{SlotJob, WaitingJobs};
 use crate::worker::run_error::RunError;
@@ -30,6 +31,7 @@ pub struct Supervised {
     /// Runs of the sessions this worker holds live.
     pub inbox: mpsc::Receiver<SlotJob>,
     pub affinity: Arc<Affinity>,
+    pub metrics: Metrics,
 }
 
 const FIRST_DELAY: Duration = Duration::from_millis(100);
@@ -39,7 +41,10 @@ pub async fn supervise(mut worker: Supervised, waiting: WaitingJobs) {
     let index = worker.index;
     // Consecutive lives that ended without finishing a job.
     let mut failures = 0u32;
-    loop {
+    for life in 0u64.. {
+        if life > 0 {
+            worker.metrics.worker_restarted();
+        }
         let delay = match WorkerChild::start(&worker.spawn, &worker.policy).await {
             Ok(mut child) => {
                 tracing::debug!(worker = index, pid = child.pid(), "worker process ready");
