@@ -167,9 +167,12 @@ def _show_open_figures():
     notebook's inline backend does at the end of a cell; the run's own
     call, at its end."""
     pyplot = _sys.modules.get("matplotlib.pyplot")
-    if pyplot is None:
+    # pyplot is in the snapshot: a run that drew nothing leaves it alone
+    # (closing "all" would run a garbage collection every time).
+    numbers = pyplot.get_fignums() if pyplot is not None else []
+    if not numbers:
         return
-    for number in pyplot.get_fignums():
+    for number in numbers:
         _display_run_end(pyplot.figure(number))
     pyplot.close("all")
 
