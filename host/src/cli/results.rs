@@ -96,7 +96,8 @@ fn show_one(n: usize, bundle: &MimeBundle, dir: Option<&Path>) -> anyhow::Result
         } else {
             value.as_bytes().to_vec()
         };
-        let path = save(dir, &format!("result-{n}.{extension}"), &bytes)?;
+        let path = dir.join(format!("result-{n}.{extension}"));
+        write(&path, &bytes)?;
         eprintln!("sandrun: result {n} ({mime}) saved to {}", path.display());
     }
     Ok(())
@@ -113,13 +114,6 @@ pub fn artifact_path(dir: &Path, artifact: &ArtifactInfo) -> anyhow::Result<Path
         bail!("refusing to save an artifact named {:?}", artifact.path);
     }
     Ok(dir.join(relative))
-}
-
-/// Write `bytes` to `name` under `dir`, making the folders it needs.
-pub fn save(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-    let path = dir.join(name);
-    write(&path, bytes)?;
-    Ok(path)
 }
 
 /// Write `bytes` to `path`, making the folders it needs.
