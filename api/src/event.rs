@@ -12,6 +12,10 @@ pub enum TaskEvent {
     Status {
         status: TaskStatus,
         attempt: u32,
+        /// When it moved (RFC 3339); absent in events recorded before
+        /// sandrun kept it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<String>,
     },
     /// Output the guest produced, in order.
     Stdout {

@@ -16,6 +16,7 @@ mod limits;
 mod module;
 mod node;
 mod output;
+mod overview;
 mod problem;
 mod result;
 mod runtime;
@@ -32,8 +33,12 @@ pub use limits::{AppliedLimits, Limits};
 pub use module::{ModuleInfo, ModuleList};
 pub use node::{Node, NodeList, NodeStatus};
 pub use output::Output;
+pub use overview::{EndedInterval, Overview, OverviewQuery, RecentFailure, StatusCounts};
 pub use problem::Problem;
 pub use result::{LogLevel, LogLine, Outcome, SessionStart, TaskResult};
 pub use runtime::{Runtime, UnknownRuntime};
 pub use session::{RunRequest, Session, SessionPage, SessionQuery, SessionRequest, SessionStatus};
-pub use task::{BatchRequest, BatchResponse, Task, TaskPage, TaskQuery, TaskRequest, TaskStatus};
+pub use task::{
+    Batch, BatchPage, BatchQuery, BatchRequest, BatchResponse, Task, TaskPage, TaskQuery,
+    TaskRequest, TaskStatus,
+};

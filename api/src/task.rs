@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{Blob, Limits, Runtime, TaskResult, constraints};
+use crate::{Blob, Limits, Runtime, StatusCounts, TaskResult, constraints};
 
 /// A task to run, as submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -139,6 +139,9 @@ pub struct Task {
     pub session_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_run: Option<u64>,
+    /// The batch it was submitted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
 }
 
 /// One page of tasks, newest first.
@@ -160,6 +163,8 @@ pub struct TaskQuery {
     /// `key=value`: only tasks with this label.
     #[param(pattern = "=")]
     pub label: Option<String>,
+    /// Only the tasks of this batch.
+    pub batch: Option<String>,
     /// RFC 3339 in UTC, from 1970: only tasks created at or after.
     #[param(schema_with = constraints::utc_time)]
     pub created_after: Option<String>,
@@ -182,7 +187,43 @@ pub struct BatchRequest {
     pub tasks: Vec<TaskRequest>,
 }
 
+/// The batch queued, and its tasks in the order they were given. A task
+/// whose idempotency key named an earlier task is that task, with the
+/// batch it came in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BatchResponse {
+    pub id: String,
     pub tasks: Vec<Task>,
+}
+
+/// A batch and where its tasks are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Batch {
+    pub id: String,
+    /// When it was submitted (RFC 3339).
+    pub created_at: String,
+    /// Its tasks still kept (ended tasks are pruned after the retention).
+    pub tasks: u64,
+    pub counts: StatusCounts,
+}
+
+/// One page of batches, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BatchPage {
+    pub batches: Vec<Batch>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Paging through batches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BatchQuery {
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
 }

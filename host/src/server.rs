@@ -1,6 +1,7 @@
 //! The HTTP API: JSON under `/v1`, problems for every error, described by
-//! the OpenAPI document at `/v1/openapi.json`; and `/metrics`, behind the
-//! same keys, unless it is served on a listener of its own.
+//! the OpenAPI document at `/v1/openapi.json`; `/metrics`, behind the
+//! same keys, unless it is served on a listener of its own; and the
+//! dashboard at `/`, which reads the API like any client.
 //!
 //! The handlers parse, call the room that owns the stage (submission and
 //! cancelling in the scheduler, reads in storage), and answer; serving and
@@ -10,6 +11,7 @@ mod artifacts;
 mod auth;
 pub use auth::digest as auth_digest;
 mod batches;
+mod dashboard;
 mod events;
 mod extract;
 mod health;
@@ -19,6 +21,7 @@ mod nodes;
 mod observe;
 pub use observe::observed;
 mod openapi;
+mod overview;
 mod paging;
 mod problem;
 mod sessions;
@@ -34,6 +37,7 @@ use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 
 pub use events::EventStreams;
+pub use overview::OverviewFeed;
 pub use problem::ApiError;
 
 use crate::sandbox::Sandbox;
@@ -70,6 +74,8 @@ pub struct AppState {
     pub submitter: Arc<Submitter>,
     pub notifier: Arc<Notifier>,
     pub event_streams: Arc<EventStreams>,
+    /// The overview, read once for every stream that watches it.
+    pub overview: Arc<OverviewFeed>,
     pub limits: ApiLimits,
     /// sha256 digests of the accepted API keys; empty means no auth.
     pub api_keys: Arc<Vec<[u8; 32]>>,
@@ -92,10 +98,12 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks", post(tasks::submit).get(tasks::list))
         .route("/tasks/{id}", get(tasks::get).delete(tasks::delete))
         .route("/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/tasks/{id}/request", get(tasks::request))
         .route("/tasks/{id}/events", get(events::stream))
         .route("/tasks/{id}/artifacts", get(artifacts::list))
         .route("/tasks/{id}/artifacts/{*path}", get(artifacts::get))
-        .route("/batches", post(batches::submit))
+        .route("/batches", post(batches::submit).get(batches::list))
+        .route("/batches/{id}", get(batches::get))
         .route("/sessions", post(sessions::create).get(sessions::list))
         .route(
             "/sessions/{id}",
@@ -116,6 +124,8 @@ pub fn router(state: AppState) -> Router {
         .route("/modules/{hash}", get(modules::get))
         .route("/runtimes", get(health::runtimes))
         .route("/nodes", get(nodes::list))
+        .route("/overview", get(overview::get))
+        .route("/overview/events", get(overview::stream))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
@@ -123,6 +133,8 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document));
     let mut app = Router::new()
         .nest("/v1", api)
+        .route("/", get(dashboard::page))
+        .route("/assets/{*name}", get(dashboard::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     if state.metrics_on_api {

@@ -157,6 +157,7 @@ impl Application {
             submitter,
             notifier,
             event_streams: Arc::new(server::EventStreams::new(&settings.api)),
+            overview: Arc::default(),
             limits: settings.api.clone(),
             api_keys: Arc::new(
                 settings

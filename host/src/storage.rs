@@ -15,7 +15,9 @@
 //! attempt and lease owner, so a stale runner can never overwrite a newer
 //! result.
 
+mod activity;
 mod artifact;
+mod batch;
 mod dialect;
 mod error;
 mod guest;
@@ -35,7 +37,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sandrun_api::{TaskEvent, TaskRequest, TaskResult, TaskStatus};
 
+pub use activity::{Activity, EndedCount};
 pub use artifact::{ArtifactStore, ArtifactWrite, CHUNK_BYTES};
+pub use batch::BatchRecord;
 pub use error::StorageError;
 pub use guest::{GuestStore, Registry};
 pub use node::NodeRecord;
@@ -67,6 +71,8 @@ pub struct NewTask {
     /// The session it is the next run of; the session must take runs (see
     /// [`SessionRecord::takes_runs`]), or the insert fails.
     pub session_id: Option<String>,
+    /// The batch it is submitted in.
+    pub batch_id: Option<String>,
 }
 
 /// Who takes a task as it is inserted, and for how long.
@@ -108,18 +114,12 @@ impl NewTask {
 
     /// The events of its insertion: queued, and running when claimed.
     fn initial_events(&self) -> Vec<TaskEvent> {
-        let queued = TaskEvent::Status {
-            status: TaskStatus::Queued,
-            attempt: 0,
-        };
+        let queued = status_event(TaskStatus::Queued, 0, self.created_at);
         match self.claim_for {
             None => vec![queued],
             Some(_) => vec![
                 queued,
-                TaskEvent::Status {
-                    status: TaskStatus::Running,
-                    attempt: 1,
-                },
+                status_event(TaskStatus::Running, 1, self.created_at),
             ],
         }
     }
@@ -259,6 +259,17 @@ pub trait Storage: Send + Sync + 'static {
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError>;
     /// Tasks queued and running, on every node of the queue.
     async fn queue_depth(&self) -> Result<QueueDepth, StorageError>;
+    /// The tasks in each status, and those that ended from `since` on by
+    /// the `interval` they ended in, counted from `since`.
+    async fn activity(&self, since: i64, interval: Duration) -> Result<Activity, StorageError>;
+    /// Batches newest first, those below `before_id` when given.
+    async fn batches(
+        &self,
+        before_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<BatchRecord>, StorageError>;
+    /// A batch that still has tasks.
+    async fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StorageError>;
     /// This node's connections to the database.
     fn pool_use(&self) -> PoolUse;
 
@@ -339,6 +350,15 @@ pub trait Storage: Send + Sync + 'static {
 }
 
 /// Milliseconds since the Unix epoch.
+/// The event of a task moving to `status` at `at_ms`.
+pub(crate) fn status_event(status: TaskStatus, attempt: u32, at_ms: i64) -> TaskEvent {
+    TaskEvent::Status {
+        status,
+        attempt,
+        at: Some(rfc3339(at_ms)),
+    }
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

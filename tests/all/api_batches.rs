@@ -1,4 +1,4 @@
-use sandrun_api::{BatchResponse, Problem, TaskPage, TaskStatus};
+use sandrun_api::{Batch, BatchPage, BatchResponse, Problem, TaskPage, TaskStatus};
 use serde_json::json;
 
 use crate::app::{python, spawn_app};
@@ -52,4 +52,58 @@ async fn a_batch_is_one_to_a_thousand_tasks() {
     let too_many = app.post("/v1/batches", &json!({ "tasks": tasks })).await;
     assert_eq!(too_many.status(), 400);
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_listed_and_counted_and_its_tasks_carry_its_id() {
+    let app = spawn_app().await;
+    let submit = async |n: usize| -> BatchResponse {
+        let tasks: Vec<_> = (0..n).map(|i| python(&format!("print({i})"))).collect();
+        let response = app.post("/v1/batches", &json!({ "tasks": tasks })).await;
+        assert_eq!(response.status(), 202);
+        response.json().await.unwrap()
+    };
+    let older = submit(2).await;
+    let newer = submit(3).await;
+    assert_ne!(older.id, newer.id);
+    for task in &newer.tasks {
+        assert_eq!(task.batch_id.as_deref(), Some(newer.id.as_str()));
+        app.until_ended(&task.id).await;
+    }
+    let lone = app.run(python("pass")).await;
+    assert_eq!(lone.batch_id, None);
+
+    let page: BatchPage = app.get("/v1/batches").await.json().await.unwrap();
+    let ids: Vec<_> = page.batches.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, [newer.id.as_str(), older.id.as_str()]);
+    assert_eq!(page.batches[0].tasks, 3);
+    assert_eq!(page.batches[0].counts.succeeded, 3);
+    assert_eq!(page.next_cursor, None);
+
+    let first: BatchPage = app.get("/v1/batches?limit=1").await.json().await.unwrap();
+    let cursor = first.next_cursor.expect("a next page");
+    let second: BatchPage = app
+        .get(&format!("/v1/batches?limit=1&cursor={cursor}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second.batches[0].id, older.id);
+
+    let one: Batch = app
+        .get(&format!("/v1/batches/{}", older.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((one.id.as_str(), one.tasks), (older.id.as_str(), 2));
+    let tasks: TaskPage = app
+        .get(&format!("/v1/tasks?batch={}", newer.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tasks.tasks.len(), 3);
+    assert_eq!(app.get("/v1/batches/no-such-batch").await.status(), 404);
+    assert_eq!(app.get("/v1/batches?limit=0").await.status(), 400);
 }

@@ -294,7 +294,9 @@ async fn a_task_skips_the_queue_only_when_nothing_waits_and_a_slot_is_free() {
         .await
         .into_iter()
         .filter_map(|(event, _)| match event {
-            TaskEvent::Status { status, attempt } => Some((status, attempt)),
+            TaskEvent::Status {
+                status, attempt, ..
+            } => Some((status, attempt)),
             _ => None,
         })
         .collect();

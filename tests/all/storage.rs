@@ -24,6 +24,7 @@ fn new_task(id: &str) -> NewTask {
         created_at: now_ms(),
         claim_for: None,
         session_id: None,
+        batch_id: None,
     }
 }
 
@@ -96,6 +97,7 @@ on_both_backends!(
     a_task_cancelled_while_running_never_runs_again,
 );
 
+mod activity;
 mod artifacts;
 mod sessions;
 
@@ -143,7 +145,7 @@ async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage
         .await
         .unwrap()
         .into_iter()
-        .map(|(_, event)| event)
+        .map(|(_, event)| untimed(event))
         .collect();
     let tail = &events[events.len() - 2..];
     assert_eq!(
@@ -152,7 +154,8 @@ async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage
             stdout("from attempt 2\n"),
             TaskEvent::Status {
                 status: TaskStatus::Succeeded,
-                attempt: 2
+                attempt: 2,
+                at: None
             }
         ]
     );
@@ -161,6 +164,20 @@ async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage
 
 fn stdout(text: &str) -> TaskEvent {
     TaskEvent::Stdout { text: text.into() }
+}
+
+/// `event` without the time a status event carries, to compare.
+fn untimed(event: TaskEvent) -> TaskEvent {
+    match event {
+        TaskEvent::Status {
+            status, attempt, ..
+        } => TaskEvent::Status {
+            status,
+            attempt,
+            at: None,
+        },
+        other => other,
+    }
 }
 
 /// A run's end with `status` and nothing else to record.
@@ -342,10 +359,11 @@ async fn events_reach_a_concurrent_reader_complete_and_in_order(storage: Arc<dyn
     }
     assert!(storage.events_after("t1", cursor).await.unwrap().is_empty());
     assert_eq!(
-        read[0],
+        untimed(read[0].clone()),
         TaskEvent::Status {
             status: TaskStatus::Queued,
-            attempt: 0
+            attempt: 0,
+            at: None
         }
     );
     let mut next = BTreeMap::new();
@@ -668,10 +686,11 @@ async fn a_task_cancelled_while_running_never_runs_again(storage: Arc<dyn Storag
         assert!(task.error.unwrap().contains("cancelled"), "{id}");
         let events = storage.events_after(id, 0).await.unwrap();
         assert_eq!(
-            events.last().unwrap().1,
+            untimed(events.last().unwrap().1.clone()),
             TaskEvent::Status {
                 status: TaskStatus::Cancelled,
-                attempt: 1
+                attempt: 1,
+                at: None
             },
             "{id}"
         );

@@ -17,6 +17,9 @@ def test_a_batch_queues_every_task_in_order(client: Client, ended: Callable[[str
     assert len({t.id for t in tasks}) == 4
     outputs = [result.stdout for t in tasks if (result := ended(t.id).result)]
     assert outputs == ["0\n", "1\n", "2\n", "last\n"]
+    (batch,) = {t.batch_id for t in tasks}
+    assert batch is not None
+    assert {t.id for t in client.list(batch=batch).tasks} == {t.id for t in tasks}
 
 
 def test_a_batch_with_one_bad_task_queues_none(client: Client, unique: str) -> None:

@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 #[derive(Debug, Default)]
 pub struct Notifier {
     waiters: DashMap<String, Arc<Notify>>,
+    /// Woken by a change to any task (the dashboard's overview).
+    any: Notify,
 }
 
 /// How often a waiter re-reads the database when nothing woke it.
@@ -25,6 +27,12 @@ impl Notifier {
         if let Some(waiters) = self.waiters.get(id) {
             waiters.notify_waiters();
         }
+        self.any.notify_waiters();
+    }
+
+    /// The next change to any task on this node.
+    pub fn any_change(&self) -> tokio::sync::futures::Notified<'_> {
+        self.any.notified()
     }
 
     /// Watch task `id` until the subscription is dropped.

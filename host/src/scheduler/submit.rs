@@ -196,12 +196,13 @@ impl Submitter {
         Ok(storage.task(&record.id).await?.unwrap_or(record))
     }
 
-    /// Queue every task of a batch in one transaction, or none; a refused
-    /// field is named by its task's index, as `tasks[i].field`.
+    /// Queue every task of a batch in one transaction, or none: the
+    /// batch's id and its tasks in order. A refused field is named by its
+    /// task's index, as `tasks[i].field`.
     pub async fn submit_batch(
         &self,
         requests: Vec<TaskRequest>,
-    ) -> Result<Vec<TaskRecord>, SubmitError> {
+    ) -> Result<(String, Vec<TaskRecord>), SubmitError> {
         if requests.is_empty() || requests.len() > MAX_BATCH {
             return Err(RequestError {
                 field: "tasks".into(),
@@ -209,6 +210,7 @@ impl Submitter {
             }
             .into());
         }
+        let batch_id = uuid::Uuid::now_v7().to_string();
         let mut tasks = Vec::with_capacity(requests.len());
         for (i, request) in requests.into_iter().enumerate() {
             let task = self.prepare(request).await.map_err(|e| match e {
@@ -220,12 +222,15 @@ impl Submitter {
                 }
                 other => other,
             })?;
-            tasks.push(task);
+            tasks.push(NewTask {
+                batch_id: Some(batch_id.clone()),
+                ..task
+            });
         }
         self.room_for(&tasks.iter().collect::<Vec<_>>()).await?;
         let inserted = self.scheduler.storage.insert_tasks(tasks).await?;
         self.scheduler.wake();
-        Ok(inserted
+        let records = inserted
             .into_iter()
             .map(|i| match i {
                 Inserted::Created(record) => {
@@ -236,7 +241,8 @@ impl Submitter {
                 }
                 Inserted::Existing(record) => record,
             })
-            .collect())
+            .collect();
+        Ok((batch_id, records))
     }
 
     /// Check a request and make the row to insert.
@@ -257,6 +263,7 @@ impl Submitter {
             created_at: now_ms(),
             claim_for: None,
             session_id: None,
+            batch_id: None,
         })
     }
 

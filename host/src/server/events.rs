@@ -45,26 +45,33 @@ impl EventStreams {
     }
 
     fn open(&self, id: &str) -> Result<Open, ApiError> {
-        let too_many = |detail: String| ApiError::TooMany {
-            detail,
-            retry_after_secs: RETRY_AFTER_SECS,
-        };
         let task = self.per_task.try_take(id).ok_or_else(|| {
             too_many(format!(
                 "task {id} has {} event streams open, the configured maximum",
                 self.per_task.max()
             ))
         })?;
-        let all = self.all.try_take().ok_or_else(|| {
+        Ok(Open {
+            _task: task,
+            _all: self.open_one()?,
+        })
+    }
+
+    /// A place for one more stream among all of them.
+    pub(super) fn open_one(&self) -> Result<Slot, ApiError> {
+        self.all.try_take().ok_or_else(|| {
             too_many(format!(
                 "{} event streams are open, the configured maximum",
                 self.all.max()
             ))
-        })?;
-        Ok(Open {
-            _task: task,
-            _all: all,
         })
+    }
+}
+
+fn too_many(detail: String) -> ApiError {
+    ApiError::TooMany {
+        detail,
+        retry_after_secs: RETRY_AFTER_SECS,
     }
 }
 

@@ -21,7 +21,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<NodeList>, ApiEr
     }))
 }
 
-fn to_api(node: &NodeRecord, now: i64, timeout: Duration) -> Node {
+pub(super) fn to_api(node: &NodeRecord, now: i64, timeout: Duration) -> Node {
     let silent_for = Duration::from_millis((now - node.last_heartbeat).max(0) as u64);
     Node {
         id: node.id.clone(),

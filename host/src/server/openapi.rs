@@ -26,7 +26,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
 use super::{
-    AppState, artifacts, batches, events, health, metrics, modules, nodes, sessions, tasks,
+    AppState, artifacts, batches, events, health, metrics, modules, nodes, overview, sessions,
+    tasks,
 };
 use answers::Answers;
 
@@ -42,10 +43,13 @@ use answers::Answers;
         tasks::list,
         tasks::cancel,
         tasks::delete,
+        tasks::request,
         events::stream,
         artifacts::list,
         artifacts::get,
         batches::submit,
+        batches::list,
+        batches::get,
         sessions::create,
         sessions::list,
         sessions::get,
@@ -59,6 +63,8 @@ use answers::Answers;
         modules::get,
         health::runtimes,
         nodes::list,
+        overview::get,
+        overview::stream,
         health::healthz,
         health::readyz,
         metrics::scrape,

@@ -79,6 +79,22 @@ pub async fn get(
     Ok(Json(record.to_api()))
 }
 
+/// The request a task was submitted with, as the server checked it: what
+/// re-submitting it would send.
+#[utoipa::path(get, path = "/v1/tasks/{id}/request",
+    responses((status = 200, body = TaskRequest), (status = 404, description = "no such task")))]
+pub async fn request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskRequest>, ApiError> {
+    let record = state
+        .storage
+        .task(&id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(record.request))
+}
+
 pub(super) fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no task {id}"))
 }
@@ -113,6 +129,7 @@ pub(super) fn filter(query: &TaskQuery) -> Result<TaskFilter, ApiError> {
         runtime: query.runtime,
         label: paging::label(&query.label)?,
         session_id: None,
+        batch_id: query.batch.clone(),
         created_after: time("created_after", &query.created_after)?,
         created_before: time("created_before", &query.created_before)?,
         before_id: query.cursor.clone(),

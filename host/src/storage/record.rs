@@ -26,6 +26,8 @@ pub struct TaskRecord {
     /// For a session's run: the session, and the run's number in it.
     pub session_id: Option<String>,
     pub session_run: Option<i64>,
+    /// The batch it was submitted in.
+    pub batch_id: Option<String>,
 }
 
 impl TaskRecord {
@@ -51,6 +53,7 @@ impl TaskRecord {
                 .or(self.progress),
             session_id: self.session_id.clone(),
             session_run: self.session_run.map(|n| n as u64),
+            batch_id: self.batch_id.clone(),
         }
     }
 }
@@ -59,7 +62,7 @@ impl TaskRecord {
 /// them as (integers as 64-bit, JSON as text).
 pub(super) const TASK_COLUMNS: &str = "id, status, request, request_hash, attempt, max_attempts, \
                                        created_at, started_at, finished_at, result, error, cancel_requested, progress, \
-                                       session_id, session_run";
+                                       session_id, session_run, batch_id";
 
 /// A task row as stored, before its JSON is decoded.
 #[derive(Debug, sqlx::FromRow)]
@@ -79,6 +82,7 @@ pub struct TaskRow {
     progress: Option<f64>,
     session_id: Option<String>,
     session_run: Option<i64>,
+    batch_id: Option<String>,
 }
 
 impl TryFrom<TaskRow> for TaskRecord {
@@ -102,6 +106,7 @@ impl TryFrom<TaskRow> for TaskRecord {
             progress: row.progress,
             session_id: row.session_id,
             session_run: row.session_run,
+            batch_id: row.batch_id,
         })
     }
 }
@@ -120,6 +125,8 @@ pub struct TaskFilter {
     pub label: Option<(String, String)>,
     /// Only the runs of this session.
     pub session_id: Option<String>,
+    /// Only the tasks of this batch.
+    pub batch_id: Option<String>,
     pub created_after: Option<i64>,
     pub created_before: Option<i64>,
     /// Only ids below this one (the previous page's last).
@@ -142,6 +149,9 @@ impl TaskFilter {
         }
         if let Some(session) = &self.session_id {
             q.push(" AND session_id = ").bind(session.clone());
+        }
+        if let Some(batch) = &self.batch_id {
+            q.push(" AND batch_id = ").bind(batch.clone());
         }
         if let Some(after) = self.created_after {
             q.push(" AND created_at >= ").bind(after);

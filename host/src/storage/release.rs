@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sandrun_api::{TaskEvent, TaskStatus};
 
-use super::now_ms;
+use super::{now_ms, status_event};
 
 /// The new state of a task given back after an infrastructure failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,19 +53,11 @@ impl Release {
 
     /// The status event it records.
     pub(super) fn event(&self, attempt: u32) -> TaskEvent {
+        let now = now_ms();
         match self {
-            Release::Fail { .. } => TaskEvent::Status {
-                status: TaskStatus::Failed,
-                attempt,
-            },
-            Release::Cancel { .. } => TaskEvent::Status {
-                status: TaskStatus::Cancelled,
-                attempt,
-            },
-            Release::Requeue { attempt, .. } => TaskEvent::Status {
-                status: TaskStatus::Queued,
-                attempt: *attempt,
-            },
+            Release::Fail { .. } => status_event(TaskStatus::Failed, attempt, now),
+            Release::Cancel { .. } => status_event(TaskStatus::Cancelled, attempt, now),
+            Release::Requeue { attempt, .. } => status_event(TaskStatus::Queued, *attempt, now),
         }
     }
 }

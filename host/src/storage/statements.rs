@@ -85,6 +85,26 @@ pub trait Statements: Database {
         filter: &TaskFilter,
     ) -> Result<Vec<TaskRecord>>;
     async fn queue_depth(conn: &mut Self::Connection) -> Result<QueueDepth>;
+    /// Tasks in each status: `(status, tasks)`.
+    async fn status_counts(conn: &mut Self::Connection) -> Result<Vec<(String, i64)>>;
+    /// Tasks that ended from `since` on, by the `interval_ms` interval
+    /// counted from `since` they ended in: `(interval, status, tasks)`.
+    async fn ended_since(
+        conn: &mut Self::Connection,
+        since: i64,
+        interval_ms: i64,
+    ) -> Result<Vec<(i64, String, i64)>>;
+    /// The id of the task submitted last.
+    async fn newest_task_id(conn: &mut Self::Connection) -> Result<Option<String>>;
+    /// Batch ids, highest (newest) first, below `before_id` when given.
+    async fn batch_ids(
+        conn: &mut Self::Connection,
+        before_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>>;
+    /// A batch's tasks by status: `(status, tasks, earliest created_at)`.
+    async fn batch_counts(conn: &mut Self::Connection, id: &str)
+    -> Result<Vec<(String, i64, i64)>>;
     /// Lease up to `limit` runnable tasks to `owner` until `lease_until`,
     /// highest priority then oldest first; `skip_locked` ends the query
     /// that picks them.
@@ -314,6 +334,8 @@ where
     (String, String): for<'r> FromRow<'r, DB::Row>,
     (i64, String): for<'r> FromRow<'r, DB::Row>,
     (String, i64): for<'r> FromRow<'r, DB::Row>,
+    (i64, String, i64): for<'r> FromRow<'r, DB::Row>,
+    (String, i64, i64): for<'r> FromRow<'r, DB::Row>,
     (String, i64, String, Option<String>, i64): for<'r> FromRow<'r, DB::Row>,
     (i64, i64): for<'r> FromRow<'r, DB::Row>,
 {
@@ -354,8 +376,8 @@ where
         let row: Option<TaskRow> = sqlx::query_as(&format!(
             "INSERT INTO tasks (id, status, attempt, lease_owner, lease_expires_at, started_at, runtime, \
              request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at, \
-             session_id, session_run) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
+             session_id, session_run, batch_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17) \
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING {TASK_COLUMNS}",
         ))
         .bind(task.id.clone())
@@ -374,6 +396,7 @@ where
         .bind(task.created_at)
         .bind(task.session_id.clone())
         .bind(session_run)
+        .bind(task.batch_id.clone())
         .fetch_optional(&mut *conn)
         .await?;
         row.map(TaskRecord::try_from).transpose()
@@ -432,6 +455,67 @@ where
             queued: queued as u64,
             running: running as u64,
         })
+    }
+
+    async fn status_counts(conn: &mut Self::Connection) -> Result<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT status, COUNT(*) FROM tasks GROUP BY status")
+                .fetch_all(&mut *conn)
+                .await?,
+        )
+    }
+
+    async fn ended_since(
+        conn: &mut Self::Connection,
+        since: i64,
+        interval_ms: i64,
+    ) -> Result<Vec<(i64, String, i64)>> {
+        // Answered by the index on `finished_at`.
+        Ok(sqlx::query_as(
+            "SELECT (finished_at - $1) / $2 AS interval, status, COUNT(*) FROM tasks \
+             WHERE finished_at >= $1 GROUP BY interval, status",
+        )
+        .bind(since)
+        .bind(interval_ms)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    async fn batch_ids(
+        conn: &mut Self::Connection,
+        before_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let mut q = Sql::new("SELECT DISTINCT batch_id FROM tasks WHERE batch_id IS NOT NULL");
+        if let Some(id) = before_id {
+            q.push(" AND batch_id < ").bind(id.to_owned());
+        }
+        q.push(" ORDER BY batch_id DESC LIMIT ")
+            .bind(i64::from(limit));
+        let rows: Vec<(String,)> = bound(sqlx::query_as(&q.text), q.params)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn batch_counts(
+        conn: &mut Self::Connection,
+        id: &str,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT status, COUNT(*), MIN(created_at) FROM tasks WHERE batch_id = $1 GROUP BY status",
+        )
+        .bind(id.to_owned())
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    async fn newest_task_id(conn: &mut Self::Connection) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM tasks ORDER BY created_at DESC, id DESC LIMIT 1")
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(row.map(|(id,)| id))
     }
 
     async fn claim_queued(

@@ -18,6 +18,8 @@ use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
 
+use super::activity::{self, Activity};
+use super::batch::{self, BatchRecord};
 use super::dialect::{Conn, Dialect};
 use super::labels::Labelled;
 use super::node::NodeRecord;
@@ -26,7 +28,7 @@ use super::statements::{Ending, Lookup, Statements};
 use super::{
     ArtifactStore, Cancelled, Claimed, Deleted, GuestStore, Hint, Inserted, NameOutcome, NewTask,
     PoolUse, QueueDepth, Registry, Renewed, RunEnd, SessionStore, Storage, StorageError,
-    TaskFilter, TaskRecord, now_ms,
+    TaskFilter, TaskRecord, now_ms, status_event,
 };
 
 /// The queue, results, events and modules in one database.
@@ -93,7 +95,7 @@ impl<D: Dialect> Store<D> {
                     error: None,
                 };
                 D::Db::end_task(conn, id, ending).await?;
-                let cancelled = status_event(TaskStatus::Cancelled, record.attempt);
+                let cancelled = status_event(TaskStatus::Cancelled, record.attempt, now_ms());
                 D::append_events(conn, id, &[cancelled]).await?;
                 let record = D::Db::task(conn, Lookup::Id(id)).await?;
                 Cancelled::Now(record.ok_or_else(|| StorageError::Corrupt("vanished".into()))?)
@@ -188,10 +190,6 @@ impl<D: Dialect> Store<D> {
     }
 }
 
-fn status_event(status: TaskStatus, attempt: u32) -> TaskEvent {
-    TaskEvent::Status { status, attempt }
-}
-
 #[async_trait]
 impl<D: Dialect> Storage for Store<D> {
     async fn ping(&self) -> Result<(), StorageError> {
@@ -254,6 +252,35 @@ impl<D: Dialect> Storage for Store<D> {
         D::Db::queue_depth(&mut *self.conn().await?).await
     }
 
+    async fn activity(&self, since: i64, interval: Duration) -> Result<Activity, StorageError> {
+        let interval_ms = (interval.as_millis() as i64).max(1);
+        let mut conn = self.conn().await?;
+        Ok(Activity {
+            counts: activity::counts(D::Db::status_counts(&mut conn).await?)?,
+            ended: activity::ended(D::Db::ended_since(&mut conn, since, interval_ms).await?)?,
+            newest_task_id: D::Db::newest_task_id(&mut conn).await?,
+        })
+    }
+
+    async fn batches(
+        &self,
+        before_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<BatchRecord>, StorageError> {
+        let mut conn = self.conn().await?;
+        let mut batches = Vec::new();
+        for id in D::Db::batch_ids(&mut conn, before_id, limit).await? {
+            let counts = D::Db::batch_counts(&mut conn, &id).await?;
+            batches.extend(batch::from_rows(&id, counts)?);
+        }
+        Ok(batches)
+    }
+
+    async fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StorageError> {
+        let counts = D::Db::batch_counts(&mut *self.conn().await?, id).await?;
+        batch::from_rows(id, counts)
+    }
+
     fn pool_use(&self) -> PoolUse {
         let idle = self.pool.num_idle() as u32;
         PoolUse {
@@ -273,7 +300,7 @@ impl<D: Dialect> Storage for Store<D> {
         let claimed =
             D::Db::claim_queued(&mut tx, owner, lease_until, limit, D::SKIP_LOCKED).await?;
         for task in &claimed {
-            let running = status_event(TaskStatus::Running, task.attempt);
+            let running = status_event(TaskStatus::Running, task.attempt, now_ms());
             D::append_events(&mut tx, &task.id, &[running]).await?;
         }
         tx.commit().await?;
@@ -308,7 +335,7 @@ impl<D: Dialect> Storage for Store<D> {
         }
         if finished {
             Self::insert_artifacts(&mut tx, id, end.artifacts).await?;
-            let status = [status_event(end.status, attempt)];
+            let status = [status_event(end.status, attempt, now_ms())];
             D::append_events(&mut tx, id, &[end.events, &status].concat()).await?;
         }
         tx.commit().await?;

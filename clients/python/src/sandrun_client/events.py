@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .decode import decode
@@ -20,6 +21,8 @@ class StatusEvent:
 
     status: TaskStatus
     attempt: int
+    #: When it moved; `None` from a server older than this field.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,8 @@ class Task:
     progress: float | None = None
     session_id: str | None = None
     session_run: int | None = None
+    #: The batch it was submitted in (`submit_batch`), if any.
+    batch_id: str | None = None
 
 
 class Page(Protocol[T_co]):

@@ -52,6 +52,8 @@ class TaskQuery(TypedDict, total=False):
     status: TaskStatus | str
     runtime: str
     label: str
+    #: Only the tasks of this batch (their `batch_id`).
+    batch: str
     created_after: datetime | str
     created_before: datetime | str
     limit: int
