@@ -9,6 +9,8 @@ import * as modules from "./pages/modules.js";
 import * as nodes from "./pages/nodes.js";
 import * as overview from "./pages/overview.js";
 import * as run from "./pages/run.js";
+import * as session from "./pages/session.js";
+import * as sessions from "./pages/sessions.js";
 import * as task from "./pages/task.js";
 import * as tasks from "./pages/tasks.js";
 
@@ -16,6 +18,8 @@ const ROUTES = [
   [/^\/$/, overview, "overview"],
   [/^\/tasks$/, tasks, "tasks"],
   [/^\/tasks\/([\w-]+)$/, task, "tasks"],
+  [/^\/sessions$/, sessions, "sessions"],
+  [/^\/sessions\/([\w-]+)$/, session, "sessions"],
   [/^\/batches$/, batches, "batches"],
   [/^\/modules$/, modules, "modules"],
   [/^\/nodes$/, nodes, "nodes"],

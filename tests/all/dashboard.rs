@@ -40,6 +40,8 @@ async fn every_page_loads_without_console_errors_in_light_and_dark() {
         )
         .await;
     assert_eq!(batch.status(), 202);
+    let session = app.post("/v1/sessions", &json!({})).await;
+    assert_eq!(session.status(), 201);
     let upload = app
         .upload(std::fs::read(sandrun_test_guests::ECHO).unwrap())
         .await;
@@ -53,6 +55,7 @@ async fn every_page_loads_without_console_errors_in_light_and_dark() {
         ("tasks", "/#/tasks", "tbody tr[data-id]"),
         ("task", &format!("/#/tasks/{}", ok.id) as &str, "#result dl"),
         ("run", "/#/run", "#run-code"),
+        ("sessions", "/#/sessions", "tbody tr[data-id]"),
         ("batches", "/#/batches", "tbody tr"),
         ("modules", "/#/modules", "tbody tr"),
         ("nodes", "/#/nodes", "tbody tr"),
@@ -408,5 +411,65 @@ async fn with_api_keys_nothing_shows_without_a_key_and_everything_with_it() {
             .await,
         "dashboard-key"
     );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_runs_cell_by_cell_and_forks_from_its_page() {
+    let app = spawn_app().await;
+    let Some(browser) = open(&app, "/#/sessions").await else {
+        return;
+    };
+    browser.click("#new-session").await;
+    let hash = browser
+        .until(
+            "the new session's page",
+            "return location.hash.startsWith('#/sessions/') && location.hash",
+        )
+        .await;
+    let id = hash
+        .as_str()
+        .unwrap()
+        .trim_start_matches("#/sessions/")
+        .to_owned();
+    browser.until_text("h1", "idle").await;
+
+    let run = async |code: &str, shown: &str| {
+        browser.type_into("#cell-code", code).await;
+        browser.click("#cell button[type=submit]").await;
+        browser
+            .until_text("ol.cells li.cell:last-child", shown)
+            .await;
+    };
+    run("x = 41\nprint('set')", "set").await;
+    run("x + 1", "Out[2]: 42").await;
+    browser.screenshot("session").await;
+    let listed: Value = app
+        .get(&format!("/v1/sessions/{id}/runs"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["tasks"].as_array().unwrap().len(), 2);
+
+    // A fork starts from the same state, and goes its own way.
+    browser.click("#fork").await;
+    browser
+        .until(
+            "the fork's page",
+            &format!(
+                "return location.hash.startsWith('#/sessions/') && !location.hash.endsWith('{id}')"
+            ),
+        )
+        .await;
+    browser.until_text("dl.facts", "Forked from").await;
+    run("x", "Out[1]: 41").await;
+
+    // A limit rolls the run back, and the page says so.
+    browser.type_into("#cell-timeout", "1").await;
+    run("x = 0\nwhile True: pass", "rolled back").await;
+    run("x", "Out[3]: 41").await;
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
     browser.close().await;
 }

@@ -52,6 +52,8 @@ const ASSETS: &[Asset] = &[
     asset!("pages/tasks.js", JS),
     asset!("pages/task.js", JS),
     asset!("pages/run.js", JS),
+    asset!("pages/sessions.js", JS),
+    asset!("pages/session.js", JS),
     asset!("pages/batches.js", JS),
     asset!("pages/modules.js", JS),
     asset!("pages/nodes.js", JS),

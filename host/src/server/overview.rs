@@ -60,9 +60,11 @@ pub async fn stream(
     let open = state.event_streams.open_one()?;
     let changes = state.overview.subscribe(&state);
     let stopping = state.shutdown.clone().cancelled_owned();
+    // What was last read comes first (if anything was), then each change.
     let events = WatchStream::new(changes)
         .filter_map(|overview| async move { overview })
         .map(move |overview| {
+            // The stream's place among the open ones is held with it.
             let _held = &open;
             Ok(Event::default()
                 .event("overview")

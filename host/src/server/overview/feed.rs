@@ -38,9 +38,7 @@ impl OverviewFeed {
     /// The overview as it changes, from the next reading on; starts the
     /// reading loop if none runs.
     pub fn subscribe(self: &Arc<Self>, state: &AppState) -> watch::Receiver<Option<Arc<Overview>>> {
-        let mut changes = self.latest.subscribe();
-        // A new subscriber is sent what was last read at once.
-        changes.mark_changed();
+        let changes = self.latest.subscribe();
         if !self.reading.swap(true, Ordering::AcqRel) {
             tokio::spawn(self.clone().read_while_watched(state.clone()));
         }
