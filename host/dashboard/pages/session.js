@@ -3,6 +3,7 @@
 // run more in it, and fork, restart and delete.
 
 import { follow, get, post, remove } from "../api.js";
+import { actor, twice } from "../actions.js";
 import { badge, fill, h } from "../dom.js";
 import { bytes, ms, short, time } from "../format.js";
 import { python } from "../highlight.js";
@@ -53,32 +54,17 @@ export function render(main, { id, navigate, failed }) {
 
   const refresh = () => get(`/v1/sessions/${id}`).then(show);
 
-  async function act(work) {
-    fill(message, "");
-    try {
-      await work();
-    } catch (error) {
-      failed(error, message);
-    }
-  }
+  const act = actor(message, failed);
 
   const fork = () => act(async () => navigate(`#/sessions/${(await post(`/v1/sessions/${id}/fork`)).id}`));
   const restart = () => act(async () => {
     show(await post(`/v1/sessions/${id}/restart`));
     fill(message, "Restarted: a fresh interpreter, the same settings.");
   });
-  function confirmDelete(event) {
-    const button = event.currentTarget;
-    if (!button.dataset.armed) {
-      button.dataset.armed = "1";
-      button.textContent = "Delete: sure?";
-      return;
-    }
-    act(async () => {
-      await remove(`/v1/sessions/${id}`);
-      navigate("#/sessions");
-    });
-  }
+  const confirmDelete = twice(act, async () => {
+    await remove(`/v1/sessions/${id}`);
+    navigate("#/sessions");
+  });
 
   /** A cell for run `run`, its output following the run's events to its end. */
   function cell(run, source) {

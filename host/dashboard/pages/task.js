@@ -3,6 +3,7 @@
 // files it left. Follows the task's own event stream until `end`.
 
 import { blob, follow, get, post, remove } from "../api.js";
+import { actor, twice } from "../actions.js";
 import { badge, fill, h } from "../dom.js";
 import { bytes, count, ms, short, time } from "../format.js";
 import { python } from "../highlight.js";
@@ -109,14 +110,7 @@ export function render(main, { id, navigate, failed }) {
     return out;
   }
 
-  async function act(work) {
-    fill(message, "");
-    try {
-      await work();
-    } catch (error) {
-      failed(error, message);
-    }
-  }
+  const act = actor(message, failed);
 
   const cancel = () => act(async () => {
     fill(message, "Cancelling…");
@@ -127,18 +121,10 @@ export function render(main, { id, navigate, failed }) {
     const next = await post("/v1/tasks", again);
     navigate(`#/tasks/${next.id}`);
   });
-  function confirmDelete(event) {
-    const button = event.currentTarget;
-    if (button.dataset.armed) {
-      act(async () => {
-        await remove(`/v1/tasks/${id}`);
-        navigate("#/tasks");
-      });
-    } else {
-      button.dataset.armed = "1";
-      button.textContent = "Delete: sure?";
-    }
-  }
+  const confirmDelete = twice(act, async () => {
+    await remove(`/v1/tasks/${id}`);
+    navigate("#/tasks");
+  });
 
   async function download(path, name) {
     await act(async () => {

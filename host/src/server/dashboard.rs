@@ -45,6 +45,7 @@ const ASSETS: &[Asset] = &[
     asset!("app.js", JS),
     asset!("api.js", JS),
     asset!("dom.js", JS),
+    asset!("actions.js", JS),
     asset!("format.js", JS),
     asset!("highlight.js", JS),
     asset!("chart.js", JS),
