@@ -71,12 +71,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Task>, ApiError> {
-    let record = state
-        .storage
-        .task(&id)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
-    Ok(Json(record.to_api()))
+    Ok(Json(record(&state, &id).await?.to_api()))
 }
 
 /// The request a task was submitted with, as the server checked it: what
@@ -87,12 +82,12 @@ pub async fn request(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<TaskRequest>, ApiError> {
-    let record = state
-        .storage
-        .task(&id)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
-    Ok(Json(record.request))
+    Ok(Json(record(&state, &id).await?.request))
+}
+
+/// Task `id`'s row, or 404.
+async fn record(state: &AppState, id: &str) -> Result<TaskRecord, ApiError> {
+    state.storage.task(id).await?.ok_or_else(|| not_found(id))
 }
 
 pub(super) fn not_found(id: &str) -> ApiError {
