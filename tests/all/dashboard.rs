@@ -69,6 +69,8 @@ async fn every_page_loads_without_console_errors_in_light_and_dark() {
             )
             .await;
         browser.screenshot(name).await;
+        let broken = browser.accessibility_violations().await;
+        assert!(broken.is_empty(), "{name}: {broken:#?}");
     }
     browser.goto(&app.url(&format!("/#/tasks/{}", ok.id))).await;
     browser
@@ -94,9 +96,13 @@ async fn every_page_loads_without_console_errors_in_light_and_dark() {
         .await;
     assert_ne!(light, dark);
     browser.screenshot("overview-dark").await;
+    let broken = browser.accessibility_violations().await;
+    assert!(broken.is_empty(), "overview, dark: {broken:#?}");
     browser.goto(&app.url(&format!("/#/tasks/{}", ok.id))).await;
     browser.until_text("#result", "succeeded").await;
     browser.screenshot("task-dark").await;
+    let broken = browser.accessibility_violations().await;
+    assert!(broken.is_empty(), "task, dark: {broken:#?}");
 
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:#?}");
@@ -386,6 +392,8 @@ async fn with_api_keys_nothing_shows_without_a_key_and_everything_with_it() {
         0
     );
     browser.screenshot("key-needed").await;
+    let broken = browser.accessibility_violations().await;
+    assert!(broken.is_empty(), "the key dialog: {broken:#?}");
 
     browser.type_into("#key-input", "wrong-key").await;
     browser.click("#key-form button[type=submit]").await;
@@ -444,6 +452,8 @@ async fn a_session_runs_cell_by_cell_and_forks_from_its_page() {
     run("x = 41\nprint('set')", "set").await;
     run("x + 1", "Out[2]: 42").await;
     browser.screenshot("session").await;
+    let broken = browser.accessibility_violations().await;
+    assert!(broken.is_empty(), "session: {broken:#?}");
     let listed: Value = app
         .get(&format!("/v1/sessions/{id}/runs"))
         .await

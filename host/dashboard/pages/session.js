@@ -17,7 +17,7 @@ export function render(main, { id, navigate, failed }) {
   const facts = h("dl", { class: "facts" });
   const cells = h("ol", { class: "cells", "aria-label": "Runs" });
   const message = h("p", { role: "status", "aria-live": "polite" });
-  const code = h("textarea", { id: "cell-code", spellcheck: "false", "aria-label": "Code to run in the session", rows: 5 });
+  const code = h("textarea", { id: "cell-code", spellcheck: "false", rows: 5 });
   const timeout = h("input", { id: "cell-timeout", type: "number", min: "0.1", step: "0.1", size: 6, placeholder: "default" });
   const form = h("form", { id: "cell", "aria-label": "Run in the session" },
     h("label", { for: "cell-code" }, "Python (Ctrl+Enter runs it)"), code,

@@ -14,8 +14,8 @@ export function render(main, { id, navigate, failed }) {
   const facts = h("dl", { class: "facts" });
   const timeline = h("ol", { class: "timeline", "aria-label": "Status timeline" });
   const request = h("div", {});
-  const stdout = h("pre", { class: "stream", id: "stdout", "aria-label": "Standard output", tabindex: 0, "data-empty": "nothing yet" });
-  const stderr = h("pre", { class: "stream stderr", id: "stderr", "aria-label": "Standard error", tabindex: 0, "data-empty": "nothing yet" });
+  const stdout = h("pre", { class: "stream", id: "stdout", role: "log", "aria-label": "Standard output", tabindex: 0, "data-empty": "nothing yet" });
+  const stderr = h("pre", { class: "stream stderr", id: "stderr", role: "log", "aria-label": "Standard error", tabindex: 0, "data-empty": "nothing yet" });
   const progress = h("div", {});
   const logs = h("div", {});
   const result = h("div", { id: "result", "aria-live": "polite" }, h("p", { class: "muted" }, "Not ended yet."));
@@ -207,7 +207,7 @@ function step(event) {
 
 function requestView(r) {
   const parts = [];
-  if (r.code !== undefined && r.code !== null) parts.push(h("pre", { "aria-label": "Code" }, python(r.code)));
+  if (r.code !== undefined && r.code !== null) parts.push(h("pre", { role: "group", "aria-label": "Code" }, python(r.code)));
   if (r.module) parts.push(h("p", {}, "Module ", h("code", {}, r.module)));
   const details = [
     r.args?.length ? fact("Arguments", h("code", {}, r.args.join(" "))) : null,

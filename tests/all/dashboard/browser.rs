@@ -218,6 +218,46 @@ impl Browser {
             .collect()
     }
 
+    /// What axe-core (the accessibility engine, from npm: `.ci/run`
+    /// installs it) finds against WCAG 2.1 A and AA on the page as it is:
+    /// one line per rule broken, with the first places it is broken.
+    /// Empty, with a note, where axe-core is not installed outside CI.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = std::env::var_os("SANDRUN_TEST_AXE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                    .join(".cache/sandrun/npm/node_modules/axe-core/axe.min.js")
+            });
+        let Ok(axe) = std::fs::read_to_string(&path) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install axe-core at {}",
+                path.display()
+            );
+            eprintln!(
+                "skipping the accessibility check: no axe-core at {}",
+                path.display()
+            );
+            return Vec::new();
+        };
+        self.eval(&format!("{axe}\n;window.axe = axe; return true"))
+            .await;
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                   .then(r => done(r.violations.map(v => `${v.id}: ${v.help} at ` +
+                       v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done([`axe failed: ${e}`]));",
+                Vec::new(),
+            )
+            .await
+            .expect("axe runs");
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
     /// Save what the page shows as `<test target dir>/dashboard/<name>.png`,
     /// for a person to look at.
     pub async fn screenshot(&self, name: &str) {
