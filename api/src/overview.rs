@@ -7,7 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{Node, Outcome, Runtime, TaskStatus};
 
-/// Tasks in each status, across every node sharing the queue.
+/// Tasks in each status, across every node sharing the queue. In an
+/// overview, `queued` and `running` are now, and the ended ones are those
+/// that ended within its window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatusCounts {
     pub queued: u64,
@@ -59,6 +61,8 @@ pub struct RecentFailure {
 pub struct Overview {
     /// When it was read.
     pub at: String,
+    /// Queued and running now; succeeded, failed and cancelled within the
+    /// window.
     pub counts: StatusCounts,
     /// Tasks ended per interval over the window, oldest first; an interval
     /// where none ended is there with zeros.

@@ -259,8 +259,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError>;
     /// Tasks queued and running, on every node of the queue.
     async fn queue_depth(&self) -> Result<QueueDepth, StorageError>;
-    /// The tasks in each status, and those that ended from `since` on by
-    /// the `interval` they ended in, counted from `since`.
+    /// The tasks queued and running, and those that ended from `since` on,
+    /// in all and by the `interval` they ended in, counted from `since`.
     async fn activity(&self, since: i64, interval: Duration) -> Result<Activity, StorageError>;
     /// Batches newest first, those below `before_id` when given.
     async fn batches(

@@ -24,10 +24,12 @@ export function render(main, { onOverview }) {
       h("div", { class: "panel" }, failures)),
   );
   return onOverview((overview) => {
+    const minutes = Math.round((overview.ended.length * overview.interval_seconds) / 60);
     fill(cards, STATUSES.map((status) =>
       h("a", { class: "card", role: "listitem", href: `#/tasks?status=${status}`, "data-status": status },
         h("span", { class: "n" }, count(overview.counts[status])),
-        h("span", { class: "l" }, badge(status)))));
+        h("span", { class: "l" }, badge(status),
+          ["queued", "running"].includes(status) ? " now" : ` in ${minutes} min`))));
     fill(chart, endedChart(overview.ended, overview.interval_seconds));
     fill(nodes, nodeTable(overview.nodes));
     fill(failures, failureList(overview.recent_failures));

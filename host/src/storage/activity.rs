@@ -1,14 +1,19 @@
-//! What the queue is doing, in numbers: the tasks in each status and the
-//! tasks that ended lately, per interval. Read for the dashboard's
+//! What the queue is doing, in numbers: the tasks queued and running now
+//! and the tasks that ended lately, per interval. Read for the dashboard's
 //! overview; every node reads the same rows, so every node answers alike.
+//! Each count is answered by an index (the partial ones on `queued` and
+//! `running`, and `finished_at`'s), so reading it does not scan the tasks
+//! kept, however many they are.
 
 use sandrun_api::{StatusCounts, TaskStatus};
 
-use super::StorageError;
+use super::{QueueDepth, StorageError};
 
 /// The queue's activity since a moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Activity {
+    /// Queued and running now; succeeded, failed and cancelled since the
+    /// moment.
     pub counts: StatusCounts,
     /// For each interval since the moment, counted from 0, the tasks that
     /// ended in it by their status; intervals where none ended are absent.
@@ -25,13 +30,17 @@ pub struct EndedCount {
     pub tasks: u64,
 }
 
-/// `(status, tasks)` rows, folded into counts.
-pub(super) fn counts(rows: Vec<(String, i64)>) -> Result<StatusCounts, StorageError> {
-    let mut counts = StatusCounts::default();
-    for (status, n) in rows {
-        *counts.get_mut(status_named(&status)?) += n.max(0) as u64;
+/// The tasks queued and running now, and those that `ended`.
+pub(super) fn counts(depth: QueueDepth, ended: &[EndedCount]) -> StatusCounts {
+    let mut counts = StatusCounts {
+        queued: depth.queued,
+        running: depth.running,
+        ..StatusCounts::default()
+    };
+    for e in ended {
+        *counts.get_mut(e.status) += e.tasks;
     }
-    Ok(counts)
+    counts
 }
 
 /// `(interval, status, tasks)` rows, in order of interval.

@@ -85,8 +85,6 @@ pub trait Statements: Database {
         filter: &TaskFilter,
     ) -> Result<Vec<TaskRecord>>;
     async fn queue_depth(conn: &mut Self::Connection) -> Result<QueueDepth>;
-    /// Tasks in each status: `(status, tasks)`.
-    async fn status_counts(conn: &mut Self::Connection) -> Result<Vec<(String, i64)>>;
     /// Tasks that ended from `since` on, by the `interval_ms` interval
     /// counted from `since` they ended in: `(interval, status, tasks)`.
     async fn ended_since(
@@ -455,14 +453,6 @@ where
             queued: queued as u64,
             running: running as u64,
         })
-    }
-
-    async fn status_counts(conn: &mut Self::Connection) -> Result<Vec<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT status, COUNT(*) FROM tasks GROUP BY status")
-                .fetch_all(&mut *conn)
-                .await?,
-        )
     }
 
     async fn ended_since(

@@ -255,9 +255,11 @@ impl<D: Dialect> Storage for Store<D> {
     async fn activity(&self, since: i64, interval: Duration) -> Result<Activity, StorageError> {
         let interval_ms = (interval.as_millis() as i64).max(1);
         let mut conn = self.conn().await?;
+        let depth = D::Db::queue_depth(&mut conn).await?;
+        let ended = activity::ended(D::Db::ended_since(&mut conn, since, interval_ms).await?)?;
         Ok(Activity {
-            counts: activity::counts(D::Db::status_counts(&mut conn).await?)?,
-            ended: activity::ended(D::Db::ended_since(&mut conn, since, interval_ms).await?)?,
+            counts: activity::counts(depth, &ended),
+            ended,
             newest_task_id: D::Db::newest_task_id(&mut conn).await?,
         })
     }
