@@ -8,10 +8,11 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{Node, Outcome, Runtime, TaskStatus};
 
 /// Tasks in each status, across every node sharing the queue. In an
-/// overview, `queued` and `running` are now, and the ended ones are those
+/// overview, `waiting`, `queued` and `running` are now, and the ended ones are those
 /// that ended within its window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatusCounts {
+    pub waiting: u64,
     pub queued: u64,
     pub running: u64,
     pub succeeded: u64,
@@ -23,6 +24,7 @@ impl StatusCounts {
     /// The count of `status`.
     pub fn get_mut(&mut self, status: TaskStatus) -> &mut u64 {
         match status {
+            TaskStatus::Waiting => &mut self.waiting,
             TaskStatus::Queued => &mut self.queued,
             TaskStatus::Running => &mut self.running,
             TaskStatus::Succeeded => &mut self.succeeded,

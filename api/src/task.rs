@@ -62,12 +62,23 @@ pub struct TaskRequest {
     )]
     #[schema(minimum = 1, maximum = 10)]
     pub max_attempts: Option<u32>,
+    /// Tasks this one waits for (`status: waiting`): it is queued once all
+    /// of them succeeded, and cancelled, naming the one at fault, once one
+    /// of them failed or was cancelled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 100)]
+    pub depends_on: Vec<String>,
+    /// Queued once every dependency ended, however it ended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub run_on_failure: bool,
 }
 
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
+    /// Waiting for the tasks it depends on.
+    Waiting,
     Queued,
     Running,
     Succeeded,
@@ -76,7 +87,8 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 5] = [
+    pub const ALL: [TaskStatus; 6] = [
+        TaskStatus::Waiting,
         TaskStatus::Queued,
         TaskStatus::Running,
         TaskStatus::Succeeded,
@@ -86,6 +98,7 @@ impl TaskStatus {
 
     pub fn name(self) -> &'static str {
         match self {
+            TaskStatus::Waiting => "waiting",
             TaskStatus::Queued => "queued",
             TaskStatus::Running => "running",
             TaskStatus::Succeeded => "succeeded",

@@ -305,6 +305,7 @@ impl Metrics {
     pub fn render(&self, sample: Sample) -> String {
         let depth =
             |status: &'static str| self.gauge(QUEUE_DEPTH, vec![Label::new("status", status)]);
+        depth("waiting").set(sample.queue.waiting as f64);
         depth("queued").set(sample.queue.queued as f64);
         depth("running").set(sample.queue.running as f64);
         self.gauge(RUNNING, Vec::new()).set(sample.running as f64);

@@ -18,6 +18,7 @@
 mod activity;
 mod artifact;
 mod batch;
+mod dependencies;
 mod dialect;
 mod error;
 mod guest;
@@ -93,10 +94,16 @@ struct InitialState {
 }
 
 impl NewTask {
-    fn initial_state(&self) -> InitialState {
+    /// Its first columns: `waiting` for its dependencies, queued, or
+    /// running when claimed as it is inserted.
+    fn initial_state(&self, waiting: bool) -> InitialState {
         match &self.claim_for {
             None => InitialState {
-                status: TaskStatus::Queued,
+                status: if waiting {
+                    TaskStatus::Waiting
+                } else {
+                    TaskStatus::Queued
+                },
                 attempt: 0,
                 lease_owner: None,
                 lease_expires_at: None,
@@ -112,8 +119,12 @@ impl NewTask {
         }
     }
 
-    /// The events of its insertion: queued, and running when claimed.
-    fn initial_events(&self) -> Vec<TaskEvent> {
+    /// The events of its insertion: waiting, or queued, and running when
+    /// claimed.
+    fn initial_events(&self, waiting: bool) -> Vec<TaskEvent> {
+        if waiting {
+            return vec![status_event(TaskStatus::Waiting, 0, self.created_at)];
+        }
         let queued = status_event(TaskStatus::Queued, 0, self.created_at);
         match self.claim_for {
             None => vec![queued],
@@ -148,6 +159,8 @@ pub struct Claimed {
 /// Tasks waiting and running, across every node sharing the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueDepth {
+    /// Waiting for the tasks they depend on.
+    pub waiting: u64,
     pub queued: u64,
     pub running: u64,
 }

@@ -15,6 +15,8 @@ const MAX_LABEL_KEY: usize = 64;
 const MAX_LABEL_VALUE: usize = 256;
 const MAX_IDEMPOTENCY_KEY: usize = 256;
 const MAX_NAMESPACE: usize = 128;
+/// Tasks one task may wait for.
+pub const MAX_DEPENDENCIES: usize = 100;
 
 /// A request field that cannot be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +60,12 @@ pub fn validate(request: &TaskRequest, sandbox: &Sandbox) -> Result<(), RequestE
         return Err(bad(
             "kv_namespace",
             format!("1 to {MAX_NAMESPACE} of a-z, A-Z, 0-9, `.`, `_`, `-`"),
+        ));
+    }
+    if request.depends_on.len() > MAX_DEPENDENCIES {
+        return Err(bad(
+            "depends_on",
+            format!("at most {MAX_DEPENDENCIES} tasks"),
         ));
     }
     if request.labels.len() > MAX_LABELS {

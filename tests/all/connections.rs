@@ -58,8 +58,10 @@ async fn two_thousand_idle_connections_do_not_keep_a_new_client_waiting() {
 async fn a_slowloris_client_is_dropped_after_the_header_timeout() {
     let timeout = Duration::from_millis(500);
     let app = spawn_app_with(|args| args.header_read_timeout = Some(timeout.into())).await;
-    let mut slow = connect(&app).await;
+    // From before the connection: the server's clock starts when it
+    // accepts, which may come before `connect` returns here.
     let started = Instant::now();
+    let mut slow = connect(&app).await;
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();

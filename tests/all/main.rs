@@ -5,6 +5,7 @@ mod api_artifacts;
 mod api_batches;
 mod api_concurrency;
 mod api_contract;
+mod api_dependencies;
 mod api_errors;
 mod api_events;
 mod api_guest;

@@ -99,6 +99,7 @@ on_both_backends!(
 
 mod activity;
 mod artifacts;
+mod dependencies;
 mod sessions;
 
 async fn a_stale_runner_cannot_overwrite_a_newer_result(storage: Arc<dyn Storage>) {

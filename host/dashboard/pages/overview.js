@@ -6,7 +6,7 @@ import { endedChart } from "../chart.js";
 import { badge, fill, h } from "../dom.js";
 import { ago, count, short } from "../format.js";
 
-const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
+const STATUSES = ["waiting", "queued", "running", "succeeded", "failed", "cancelled"];
 
 export function render(main, { onOverview }) {
   const cards = h("div", { class: "cards", role: "list", "aria-label": "Tasks by status" });
@@ -29,7 +29,7 @@ export function render(main, { onOverview }) {
       h("a", { class: "card", role: "listitem", href: `#/tasks?status=${status}`, "data-status": status },
         h("span", { class: "n" }, count(overview.counts[status])),
         h("span", { class: "l" }, badge(status),
-          ["queued", "running"].includes(status) ? " now" : ` in ${minutes} min`))));
+          ["waiting", "queued", "running"].includes(status) ? " now" : ` in ${minutes} min`))));
     fill(chart, endedChart(overview.ended, overview.interval_seconds));
     fill(nodes, nodeTable(overview.nodes));
     fill(failures, failureList(overview.recent_failures));

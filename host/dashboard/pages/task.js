@@ -101,7 +101,7 @@ export function render(main, { id, navigate, failed }) {
 
   function buttons() {
     const out = [];
-    if (!task.status || ["queued", "running"].includes(task.status)) {
+    if (!task.status || ["waiting", "queued", "running"].includes(task.status)) {
       out.push(h("button", { type: "button", class: "danger", id: "cancel", onclick: cancel }, "Cancel"));
     } else {
       if (submitted && !task.session_id) out.push(h("button", { type: "button", id: "resubmit", onclick: resubmit }, "Run again"));
@@ -217,6 +217,8 @@ function requestView(r) {
     Object.keys(r.files || {}).length ? fact("Files", Object.keys(r.files).map((k) => h("span", { class: "chip" }, `/input/${k}`))) : null,
     Object.keys(r.limits || {}).length ? fact("Limits", Object.entries(r.limits).map(([k, v]) => h("span", { class: "chip" }, `${k}=${v}`))) : null,
     r.kv_namespace ? fact("KV namespace", r.kv_namespace) : null,
+    r.depends_on?.length ? fact(r.run_on_failure ? "Runs after (however they end)" : "Runs after", r.depends_on.map((d) =>
+      h("a", { href: `#/tasks/${d}`, class: "mono chip" }, short(d)))) : null,
   ].filter(Boolean);
   if (details.length) parts.push(h("dl", { class: "facts" }, details));
   return h("div", { class: "panel" }, parts);

@@ -79,7 +79,7 @@ function filterForm(params, navigate) {
     options.map((o) => h("option", { value: o, selected: params.get(name) === o }, o)));
   const local = (iso) => (iso ? new Date(Date.parse(iso) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16) : "");
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter tasks" },
-    h("div", {}, h("label", { for: "f-status" }, "Status"), select("status", ["queued", "running", "succeeded", "failed", "cancelled"])),
+    h("div", {}, h("label", { for: "f-status" }, "Status"), select("status", ["waiting", "queued", "running", "succeeded", "failed", "cancelled"])),
     h("div", {}, h("label", { for: "f-runtime" }, "Runtime"), select("runtime", ["python", "wasm"])),
     h("div", {}, h("label", { for: "f-label" }, "Label"),
       h("input", { id: "f-label", name: "label", placeholder: "key=value", value: params.get("label") || "", size: 14 })),

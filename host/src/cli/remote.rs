@@ -122,6 +122,12 @@ pub struct SubmitArgs {
     /// Runs allowed after infrastructure failures
     #[arg(long, value_name = "N")]
     max_attempts: Option<u32>,
+    /// A task this one waits for (repeat): it runs once they all succeeded
+    #[arg(long, value_name = "TASK_ID")]
+    depends_on: Vec<String>,
+    /// With --depends-on: run once they all ended, however they ended
+    #[arg(long, requires = "depends_on")]
+    run_on_failure: bool,
     /// Key-value namespace for the task's `kv` host calls
     #[arg(long, value_name = "NAME")]
     kv_namespace: Option<String>,
@@ -199,6 +205,8 @@ async fn submit(client: &Client, args: SubmitArgs) -> anyhow::Result<ExitCode> {
         max_attempts: args.max_attempts,
         input: args.task.input_json.input()?,
         kv_namespace: args.kv_namespace,
+        depends_on: args.depends_on,
+        run_on_failure: args.run_on_failure,
     };
     let task = client.submit(&request, None).await?;
     if !args.wait {

@@ -253,6 +253,15 @@ impl Submitter {
         if let Some(reference) = &request.module {
             request.module = Some(self.resolve_module(reference).await?);
         }
+        for (i, dependency) in request.depends_on.iter().enumerate() {
+            if self.scheduler.storage.task(dependency).await?.is_none() {
+                return Err(RequestError {
+                    field: format!("depends_on[{i}]"),
+                    detail: format!("no task {dependency}"),
+                }
+                .into());
+            }
+        }
         Ok(NewTask {
             id: uuid::Uuid::now_v7().to_string(),
             max_attempts: request

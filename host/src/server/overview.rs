@@ -102,7 +102,7 @@ pub(super) async fn read(state: &AppState, window: u32) -> Result<Overview, ApiE
             TaskStatus::Succeeded => interval.succeeded += count.tasks,
             TaskStatus::Failed => interval.failed += count.tasks,
             TaskStatus::Cancelled => interval.cancelled += count.tasks,
-            TaskStatus::Queued | TaskStatus::Running => {}
+            TaskStatus::Waiting | TaskStatus::Queued | TaskStatus::Running => {}
         }
     }
     let timeout = state.scheduler.node_timeout();

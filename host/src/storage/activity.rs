@@ -33,6 +33,7 @@ pub struct EndedCount {
 /// The tasks queued and running now, and those that `ended`.
 pub(super) fn counts(depth: QueueDepth, ended: &[EndedCount]) -> StatusCounts {
     let mut counts = StatusCounts {
+        waiting: depth.waiting,
         queued: depth.queued,
         running: depth.running,
         ..StatusCounts::default()

@@ -71,7 +71,24 @@ pub trait Statements: Database {
         conn: &mut Self::Connection,
         task: &NewTask,
         session_run: Option<i64>,
+        waiting: bool,
     ) -> Result<Option<TaskRecord>>;
+    /// Record that task `task_id` waits for `depends_on`.
+    async fn insert_dependency(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        depends_on: &str,
+    ) -> Result<()>;
+    /// The tasks waiting for `id`.
+    async fn waiting_dependents(conn: &mut Self::Connection, id: &str) -> Result<Vec<String>>;
+    /// What task `id` waits for: `(id, status)`, the status `None` for a
+    /// task that no longer exists.
+    async fn dependencies_of(
+        conn: &mut Self::Connection,
+        id: &str,
+    ) -> Result<Vec<(String, Option<String>)>>;
+    /// Queue waiting task `id`, runnable from `run_after`.
+    async fn release_waiting(conn: &mut Self::Connection, id: &str, run_after: i64) -> Result<()>;
     /// The labels of the task or session `owner`.
     async fn insert_labels(
         conn: &mut Self::Connection,
@@ -332,10 +349,12 @@ where
     (String, String): for<'r> FromRow<'r, DB::Row>,
     (i64, String): for<'r> FromRow<'r, DB::Row>,
     (String, i64): for<'r> FromRow<'r, DB::Row>,
+    (String, Option<String>): for<'r> FromRow<'r, DB::Row>,
     (i64, String, i64): for<'r> FromRow<'r, DB::Row>,
     (String, i64, i64): for<'r> FromRow<'r, DB::Row>,
     (String, i64, String, Option<String>, i64): for<'r> FromRow<'r, DB::Row>,
     (i64, i64): for<'r> FromRow<'r, DB::Row>,
+    (i64, i64, i64): for<'r> FromRow<'r, DB::Row>,
 {
     async fn ping(conn: &mut Self::Connection) -> Result<()> {
         sqlx::query("SELECT 1").execute(&mut *conn).await?;
@@ -369,8 +388,9 @@ where
         conn: &mut Self::Connection,
         task: &NewTask,
         session_run: Option<i64>,
+        waiting: bool,
     ) -> Result<Option<TaskRecord>> {
-        let start = task.initial_state();
+        let start = task.initial_state(waiting);
         let row: Option<TaskRow> = sqlx::query_as(&format!(
             "INSERT INTO tasks (id, status, attempt, lease_owner, lease_expires_at, started_at, runtime, \
              request, request_hash, idempotency_key, priority, labels, max_attempts, run_after, created_at, \
@@ -398,6 +418,55 @@ where
         .fetch_optional(&mut *conn)
         .await?;
         row.map(TaskRecord::try_from).transpose()
+    }
+
+    async fn insert_dependency(
+        conn: &mut Self::Connection,
+        task_id: &str,
+        depends_on: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO task_dependencies (task_id, depends_on) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(task_id.to_owned())
+        .bind(depends_on.to_owned())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn waiting_dependents(conn: &mut Self::Connection, id: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.id = d.task_id \
+             WHERE d.depends_on = $1 AND t.status = 'waiting' ORDER BY d.task_id",
+        )
+        .bind(id.to_owned())
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn dependencies_of(
+        conn: &mut Self::Connection,
+        id: &str,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT d.depends_on, t.status FROM task_dependencies d \
+             LEFT JOIN tasks t ON t.id = d.depends_on WHERE d.task_id = $1 ORDER BY d.depends_on",
+        )
+        .bind(id.to_owned())
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    async fn release_waiting(conn: &mut Self::Connection, id: &str, run_after: i64) -> Result<()> {
+        sqlx::query("UPDATE tasks SET status = 'queued', run_after = $2 WHERE id = $1 AND status = 'waiting'")
+            .bind(id.to_owned())
+            .bind(run_after)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     }
 
     async fn insert_labels(
@@ -443,13 +512,15 @@ where
 
     async fn queue_depth(conn: &mut Self::Connection) -> Result<QueueDepth> {
         // Each count is answered by its status's partial index.
-        let (queued, running): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'queued'), \
+        let (waiting, queued, running): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'waiting'), \
+             (SELECT COUNT(*) FROM tasks WHERE status = 'queued'), \
              (SELECT COUNT(*) FROM tasks WHERE status = 'running')",
         )
         .fetch_one(&mut *conn)
         .await?;
         Ok(QueueDepth {
+            waiting: waiting as u64,
             queued: queued as u64,
             running: running as u64,
         })

@@ -8,6 +8,7 @@
 //! [`Dialect`].
 
 mod artifacts;
+mod dependencies;
 mod sessions;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ use sqlx::{Pool, Transaction};
 
 use super::activity::{self, Activity};
 use super::batch::{self, BatchRecord};
+use super::dependencies::Readiness;
 use super::dialect::{Conn, Dialect};
 use super::labels::Labelled;
 use super::node::NodeRecord;
@@ -89,7 +91,7 @@ impl<D: Dialect> Store<D> {
             .await?
             .ok_or_else(|| StorageError::Corrupt("a held task vanished".into()))?;
         Ok(match record.status {
-            TaskStatus::Queued => {
+            TaskStatus::Waiting | TaskStatus::Queued => {
                 let ending = Ending {
                     status: TaskStatus::Cancelled,
                     error: None,
@@ -97,6 +99,7 @@ impl<D: Dialect> Store<D> {
                 D::Db::end_task(conn, id, ending).await?;
                 let cancelled = status_event(TaskStatus::Cancelled, record.attempt, now_ms());
                 D::append_events(conn, id, &[cancelled]).await?;
+                self.settle_dependents(conn, id).await?;
                 let record = D::Db::task(conn, Lookup::Id(id)).await?;
                 Cancelled::Now(record.ok_or_else(|| StorageError::Corrupt("vanished".into()))?)
             }
@@ -115,6 +118,7 @@ impl<D: Dialect> Store<D> {
     /// retried, failed, or cancelled if a cancel was requested meanwhile.
     /// Fenced on `attempt`, and on `owner` when given.
     async fn release_in(
+        &self,
         conn: &mut Conn<D>,
         id: &str,
         attempt: u32,
@@ -159,6 +163,9 @@ impl<D: Dialect> Store<D> {
             } => D::Db::requeue(conn, id, *attempt, *run_after, error).await?,
         }
         D::append_events(conn, id, &[plan.event(attempt)]).await?;
+        if !matches!(plan, Release::Requeue { .. }) {
+            self.settle_dependents(conn, id).await?;
+        }
         Ok(Some(plan))
     }
 
@@ -169,16 +176,17 @@ impl<D: Dialect> Store<D> {
         let mut requeued = false;
         let mut count = 0;
         for (id, attempt) in &expired {
-            let released = Self::release_in(
-                &mut tx,
-                id,
-                *attempt,
-                None,
-                Duration::ZERO,
-                NODE_STOPPED,
-                true,
-            )
-            .await?;
+            let released = self
+                .release_in(
+                    &mut tx,
+                    id,
+                    *attempt,
+                    None,
+                    Duration::ZERO,
+                    NODE_STOPPED,
+                    true,
+                )
+                .await?;
             requeued |= matches!(released, Some(Release::Requeue { .. }));
             count += u64::from(released.is_some());
         }
@@ -212,15 +220,31 @@ impl<D: Dialect> Storage for Store<D> {
             {
                 task.claim_for = None;
             }
+            // A task with dependencies holds them first, so none ends
+            // before it is recorded as waiting for it.
+            let readiness = Self::hold_dependencies(&mut tx, &task).await?;
+            let waiting = readiness != Readiness::Ready;
+            if waiting {
+                task.claim_for = None;
+            }
             let task = &task;
-            match D::Db::insert_task(&mut tx, task, session_run).await? {
-                Some(record) => {
+            match D::Db::insert_task(&mut tx, task, session_run, waiting).await? {
+                Some(mut record) => {
                     if let Some(session_id) = &task.session_id {
                         D::Db::count_session_run(&mut tx, session_id).await?;
                     }
                     D::Db::insert_labels(&mut tx, Labelled::Task, &task.id, &task.request.labels)
                         .await?;
-                    D::append_events(&mut tx, &task.id, &task.initial_events()).await?;
+                    D::append_events(&mut tx, &task.id, &task.initial_events(waiting)).await?;
+                    Self::record_dependencies(&mut tx, task).await?;
+                    if let Readiness::Doomed(reason) = &readiness {
+                        Self::doom(&mut tx, &task.id, reason).await?;
+                        record = D::Db::task(&mut tx, Lookup::Id(&task.id))
+                            .await?
+                            .ok_or_else(|| {
+                                StorageError::Corrupt("a task just inserted vanished".into())
+                            })?;
+                    }
                     inserted.push(Inserted::Created(record));
                 }
                 None => inserted.push(Inserted::Existing(Self::existing(&mut tx, task).await?)),
@@ -339,6 +363,7 @@ impl<D: Dialect> Storage for Store<D> {
             Self::insert_artifacts(&mut tx, id, end.artifacts).await?;
             let status = [status_event(end.status, attempt, now_ms())];
             D::append_events(&mut tx, id, &[end.events, &status].concat()).await?;
+            self.settle_dependents(&mut tx, id).await?;
         }
         tx.commit().await?;
         Ok(finished)
@@ -357,16 +382,17 @@ impl<D: Dialect> Storage for Store<D> {
         if !D::Db::lock_row(&mut tx, D::LOCK_TASK, id).await? {
             return Ok(false);
         }
-        let released = Self::release_in(
-            &mut tx,
-            id,
-            attempt,
-            Some(owner),
-            retry_after,
-            error,
-            counts,
-        )
-        .await?;
+        let released = self
+            .release_in(
+                &mut tx,
+                id,
+                attempt,
+                Some(owner),
+                retry_after,
+                error,
+                counts,
+            )
+            .await?;
         if matches!(released, Some(Release::Requeue { .. })) {
             self.dialect.hint(&mut tx, &Hint::Queued).await?;
         }

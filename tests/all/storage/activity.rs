@@ -61,7 +61,7 @@ async fn tasks_are_counted_by_status_and_by_the_interval_they_ended_in(storage: 
             running: 1,
             succeeded: 1,
             failed: 1,
-            cancelled: 0,
+            ..StatusCounts::default()
         }
     );
     // Both ended in the first (hour-long) interval from `since`.

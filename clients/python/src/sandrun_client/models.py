@@ -17,6 +17,7 @@ T_co = TypeVar("T_co", covariant=True)
 
 
 class TaskStatus(StrEnum):
+    WAITING = "waiting"
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -26,7 +27,7 @@ class TaskStatus(StrEnum):
     @property
     def is_terminal(self) -> bool:
         """A task in this status will never change again."""
-        return self not in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+        return self not in (TaskStatus.WAITING, TaskStatus.QUEUED, TaskStatus.RUNNING)
 
 
 class Outcome(StrEnum):

@@ -205,5 +205,7 @@ fn run_request(settings: &SessionRequest, run: RunRequest) -> Result<TaskRequest
         input: run.input,
         kv_namespace: settings.kv_namespace.clone(),
         max_attempts: None,
+        depends_on: Vec::new(),
+        run_on_failure: false,
     })
 }
