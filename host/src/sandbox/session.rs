@@ -34,7 +34,7 @@ use wasmtime::{Instance, Store, Val};
 
 use crate::sandbox::TaskState;
 pub use live::LiveSessions;
-pub(super) use live::{Live, LiveCache};
+pub(super) use live::{Held, Live, LiveCache};
 pub(super) use memory::KnownPages;
 use memory::MemoryDiff;
 pub(super) use run::{LiveInstance, SessionTurn};
@@ -45,8 +45,9 @@ pub(super) use write_tracking::WriteTracker;
 const GLOBAL_PREFIX: &str = "__wizer_global_";
 /// Bumped when the stored layout changes; older states are refused (with
 /// the reason, so the session can be restarted). Format 1 kept the
-/// memory's pages as one compressed block.
-const FORMAT: u32 = 2;
+/// memory's pages as one compressed block; format 2 kept them as they
+/// were, not as their difference from the snapshot's.
+const FORMAT: u32 = 3;
 
 /// A stored state that cannot be used: corrupt, from another format, or
 /// made by another runtime snapshot.
@@ -95,6 +96,13 @@ impl SessionState {
         postcard::from_bytes(bytes).map_err(unreadable)
     }
 
+    /// The state without its memory's pages: what a live instance, which
+    /// holds the pages, needs of it.
+    fn without_pages(mut self) -> SessionState {
+        self.memory.regions = Vec::new();
+        self
+    }
+
     /// The files of the session's `/tmp`.
     pub(super) fn tmp_files(&self) -> &TmpFiles {
         &self.tmp
@@ -115,13 +123,14 @@ impl SessionState {
         self.memory.page_bytes()
     }
 
-    /// Put this state into a fresh `instance` of `snapshot`; what its
-    /// memory then holds beyond the snapshot's.
+    /// Put this state into a fresh `instance` of `snapshot`, whose memory
+    /// image is `base`; what its memory then holds beyond the base.
     pub(super) fn restore(
         &self,
         store: &mut Store<TaskState>,
         instance: &Instance,
         snapshot: &str,
+        base: &[u8],
     ) -> Result<KnownPages, StateError> {
         if self.snapshot != snapshot {
             return Err(StateError(
@@ -138,7 +147,7 @@ impl SessionState {
                 .grow(&mut *store, grow.div_ceil(1 << 16))
                 .map_err(|e| StateError(format!("growing the memory: {e:#}")))?;
         }
-        let known = self.memory.apply(memory.data_mut(&mut *store))?;
+        let known = self.memory.apply(base, memory.data_mut(&mut *store))?;
         for (name, value) in &self.globals {
             let global = instance
                 .get_global(&mut *store, name)
@@ -166,7 +175,7 @@ pub(super) struct Capture<'a> {
     pub clock_ns: u64,
     pub runs: u64,
     /// What the instance's memory held beyond the base before the run.
-    pub known: &'a KnownPages,
+    pub known: KnownPages,
     /// For each page, whether the run wrote it, when the kernel tracked it.
     pub written: Option<Vec<bool>>,
 }
@@ -180,16 +189,13 @@ impl Capture<'_> {
     ) -> Result<(SessionState, KnownPages), StateError> {
         let memory = guest_memory(store, instance)?;
         let data = memory.data(&*store);
-        // Pages the run wrote, and those that differed before it; else every
-        // page the instance may ever have written.
-        let candidates = match self.written {
-            Some(mut written) if written.len() == data.len().div_ceil(memory::PAGE) => {
-                self.known.mark(&mut written);
-                Some(written)
-            }
+        // Pages the run wrote; else every page the instance may ever have
+        // written.
+        let changed = match self.written {
+            Some(written) if written.len() == data.len().div_ceil(memory::PAGE) => Some(written),
             _ => written_pages::written_pages(data),
         };
-        let (diff, known) = MemoryDiff::between(self.base, data, candidates.as_deref(), self.known);
+        let (diff, known) = MemoryDiff::between(self.base, data, changed.as_deref(), self.known);
         let globals: Vec<(String, wasmtime::Global)> = instance
             .exports(&mut *store)
             .filter(|e| e.name().starts_with(GLOBAL_PREFIX))

@@ -35,10 +35,11 @@ pub(in crate::sandbox) struct LiveInstance {
     pub tracker: Option<WriteTracker>,
 }
 
-/// A run that ended well: its new state as stored, and the instance that
-/// holds it.
+/// A run that ended well: its new state as stored, that state but for its
+/// memory's pages, and the instance that holds it.
 pub(in crate::sandbox) struct Kept {
     pub state: Vec<u8>,
+    pub head: SessionState,
     pub live: LiveInstance,
 }
 
@@ -78,7 +79,7 @@ impl Sandbox {
             memory.data(&*store).into()
         });
         if let Some(state) = turn.state.filter(|_| restore) {
-            known = state.restore(store, &instance, &python.snapshot_hash)?;
+            known = state.restore(store, &instance, &python.snapshot_hash, base)?;
         }
         let restored = began.elapsed();
         let code = match enter(store, prepared, &instance, turn.source) {
@@ -112,7 +113,7 @@ impl Sandbox {
             tmp,
             clock_ns: store.data().clock.elapsed_nanos(),
             runs: turn.state.map_or(0, SessionState::runs) + 1,
-            known: &known,
+            known,
             written: tracker.as_ref().and_then(WriteTracker::take_written),
         };
         let tracking = capture.written.is_some();
@@ -127,8 +128,9 @@ impl Sandbox {
             }
         };
         let captured = began.elapsed();
-        let state = state.to_bytes();
-        let stored = state.len() as u64;
+        let bytes = state.to_bytes();
+        let head = state.without_pages();
+        let stored = bytes.len() as u64;
         tracing::debug!(
             live = !restore,
             tracked = tracking,
@@ -147,7 +149,8 @@ impl Sandbox {
             )));
         }
         let kept = Kept {
-            state,
+            state: bytes,
+            head,
             live: LiveInstance {
                 instance,
                 known,
