@@ -72,7 +72,7 @@ enum Mode<'a> {
     Session {
         id: &'a str,
         /// The state the run starts from: read from the stored bytes, or
-        /// (apart from its memory's pages) the live instance's.
+        /// the one the live instance holds.
         stored: Option<&'a SessionState>,
         /// The most the new state may take, stored.
         max_state_bytes: u64,
@@ -364,7 +364,7 @@ impl Sandbox {
                 self.live.keep(Live {
                     session: id.to_owned(),
                     token: token.clone(),
-                    state: kept.head,
+                    state: kept.state,
                     held: Held {
                         instance: kept.live,
                         store,
@@ -373,7 +373,7 @@ impl Sandbox {
             }
             NewState {
                 token,
-                bytes: kept.state,
+                bytes: kept.bytes,
             }
         });
         let value = services.session_end.as_ref().and_then(|e| e.value.clone());

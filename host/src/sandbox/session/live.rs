@@ -45,7 +45,7 @@ pub(in crate::sandbox) struct Live {
     pub session: String,
     /// The token of the stored state the instance holds.
     pub token: String,
-    /// That state, but for its memory's pages, which the instance holds.
+    /// That state, as read (its next read-back starts from it).
     pub state: SessionState,
     pub held: Held,
 }

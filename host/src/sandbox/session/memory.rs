@@ -2,21 +2,18 @@
 //! image: what a run changed is small next to what the interpreter and its
 //! imports filled at snapshot time, so only those pages are kept.
 //!
-//! A kept page is stored as its difference from the image's page (the two
-//! XORed), which is zero wherever the run left the image's bytes: most
-//! kept pages differ in a few reference counts or list links, so their
-//! differences compress to a few dozen bytes where the pages themselves
-//! would take a kilobyte or more.
+//! A kept page is stored as its difference from the image's page, and only
+//! where it differs: which of its 64-byte lines differ (a bitmap), and
+//! those lines XORed with the image's. Most kept pages differ in a few
+//! reference counts or list links, so a page costs a few dozen bytes where
+//! the page itself would take a kilobyte or more compressed, and what is
+//! compressed is those lines alone, not pages of zeros.
 //!
 //! The kept pages are compressed by region (`REGION_PAGES` pages of the
 //! memory each), so that reading the state back after a run looks at and
 //! compresses again only the regions the run wrote to: a run that sets a
-//! variable touches a few regions, and the others keep what they had.
-//! [`KnownPages`] is what makes that possible: the regions of the state an
-//! instance holds, with their bytes, from the restore or the last
-//! read-back.
-
-use std::collections::BTreeMap;
+//! variable touches a few regions, and the others keep what they had, as
+//! the state the instance held has them.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +27,9 @@ pub(super) const PAGE: usize = 4096;
 /// changes pages in a few hundred places of the heap, and a smaller region
 /// compresses fewer unchanged pages again along with them.
 const REGION_PAGES: u32 = 16;
+
+/// The unit a page's difference is kept in; a page has 64, one bit each.
+const LINE: usize = 64;
 
 /// The pages of a memory that differ from a base image; past the image's
 /// end, the pages that are not zero (memory grows zeroed).
@@ -48,87 +48,75 @@ pub struct Region {
     pub index: u32,
     /// Indices of the pages kept, ascending.
     pub pages: Vec<u32>,
-    /// Their bytes XORed with the base's, `PAGE` each, in the same order,
-    /// LZ4-compressed.
+    /// For each kept page, which of its lines differ from the base's (bit
+    /// `i`: the line at `i * LINE`).
+    pub lines: Vec<u64>,
+    /// Those lines' bytes XORed with the base's, page by page and line by
+    /// line, LZ4-compressed.
     #[serde(with = "serde_bytes")]
     pub compressed: Vec<u8>,
 }
 
-/// The regions of the state an instance's memory holds, each with its
-/// pages' bytes (as they are, not XORed), by region index.
-#[derive(Debug, Default)]
-pub struct KnownPages(BTreeMap<u32, (Region, Vec<u8>)>);
-
 impl MemoryDiff {
-    /// What `memory` holds beyond `base`, given that the instance held
-    /// `known` before. `changed`, when known, says for each page whether
-    /// it may have been written since: a region with no such page is as
-    /// `known` has it, and is not read. A region whose pages are what
-    /// `known` has for it keeps its compressed bytes from there.
+    /// What `memory` holds beyond `base`, given that before the run it held
+    /// `known` (none: only the base). `changed`, when known, says for each
+    /// page whether it may have been written since: a region with no such
+    /// page is as `known` has it, and is not read.
     pub fn between(
         base: &[u8],
         memory: &[u8],
         changed: Option<&[bool]>,
-        mut known: KnownPages,
-    ) -> (MemoryDiff, KnownPages) {
+        known: Option<&MemoryDiff>,
+    ) -> MemoryDiff {
+        let mut known = known.map_or(&[][..], |k| &k.regions[..]).iter().peekable();
         let mut regions = Vec::new();
-        let mut now = KnownPages::default();
-        let region_bytes = REGION_PAGES as usize * PAGE;
-        for (index, chunk) in memory.chunks(region_bytes).enumerate() {
+        for (index, chunk) in memory.chunks(REGION_PAGES as usize * PAGE).enumerate() {
             let index = index as u32;
-            let first = (index * REGION_PAGES) as usize;
-            let written = |offset: usize| changed.is_none_or(|changed| changed[first + offset]);
-            let before = known.0.remove(&index);
-            let pages_in = chunk.len().div_ceil(PAGE);
+            let first = index * REGION_PAGES;
+            let before = known.next_if(|region| region.index == index);
+            let written = |offset: u32| changed.is_none_or(|c| c[(first + offset) as usize]);
+            let pages_in = chunk.len().div_ceil(PAGE) as u32;
             if !(0..pages_in).any(written) {
                 // Untouched since: as it was.
-                if let Some((region, raw)) = before {
-                    regions.push(region.clone());
-                    now.0.insert(index, (region, raw));
-                }
+                regions.extend(before.cloned());
                 continue;
             }
-            let was_kept = |number: u32| {
-                before
-                    .as_ref()
-                    .is_some_and(|(region, _)| region.pages.binary_search(&number).is_ok())
+            let was_kept =
+                |page: u32| before.is_some_and(|region| region.pages.binary_search(&page).is_ok());
+            let mut region = Region {
+                index,
+                pages: Vec::new(),
+                lines: Vec::new(),
+                compressed: Vec::new(),
             };
-            let mut pages = Vec::new();
-            let mut raw = Vec::new();
-            for (offset, page) in chunk.chunks(PAGE).enumerate() {
-                let number = index * REGION_PAGES + offset as u32;
+            let mut xored = Vec::new();
+            for offset in 0..pages_in {
+                let number = first + offset;
                 if !written(offset) && !was_kept(number) {
                     continue;
                 }
-                if page != base_page(base, number as usize * PAGE, page.len()) {
-                    pages.push(number);
-                    raw.extend_from_slice(page);
+                let start = number as usize * PAGE;
+                let page = &memory[start..start + PAGE];
+                let lines = differing_lines(page, base_page(base, start), &mut xored);
+                if lines != 0 {
+                    region.pages.push(number);
+                    region.lines.push(lines);
                 }
             }
-            if pages.is_empty() {
-                continue;
+            if !region.pages.is_empty() {
+                region.compressed = lz4_flex::compress(&xored);
+                regions.push(region);
             }
-            let region = match before {
-                Some((region, bytes)) if region.pages == pages && bytes == raw => region,
-                _ => Region {
-                    index,
-                    compressed: lz4_flex::compress(&xor_with_base(base, &pages, &raw)),
-                    pages,
-                },
-            };
-            regions.push(region.clone());
-            now.0.insert(index, (region, raw));
         }
-        let diff = MemoryDiff {
+        MemoryDiff {
             len: memory.len() as u64,
             regions,
-        };
-        (diff, now)
+        }
     }
 
-    /// Write the kept pages into `memory`, already grown to `self.len`, of
-    /// which `base` is the image; what it then holds beyond the base.
-    pub fn apply(&self, base: &[u8], memory: &mut [u8]) -> Result<KnownPages, StateError> {
+    /// Write the kept pages into `memory`, already grown to `self.len`,
+    /// which holds the base (a fresh instance's memory).
+    pub fn apply(&self, memory: &mut [u8]) -> Result<(), StateError> {
         if memory.len() as u64 != self.len {
             return Err(StateError(format!(
                 "the memory is {} bytes, the state's {}",
@@ -139,29 +127,47 @@ impl MemoryDiff {
         if self.page_bytes() > self.len {
             return Err(StateError("more pages than the memory holds".into()));
         }
-        let mut known = KnownPages::default();
+        let mut last = None;
         for region in &self.regions {
-            let xored = decompress(&region.compressed, region.pages.len())?;
-            for page in &region.pages {
+            // In order, as a read-back walks them with the memory's regions.
+            let ascending = region.pages.windows(2).all(|w| w[0] < w[1]);
+            if last.is_some_and(|last| last >= region.index) || !ascending {
+                return Err(StateError("regions or pages out of order".into()));
+            }
+            last = Some(region.index);
+            if region.lines.len() != region.pages.len() {
+                return Err(StateError(format!(
+                    "region {} has {} pages and {} line maps",
+                    region.index,
+                    region.pages.len(),
+                    region.lines.len()
+                )));
+            }
+            let count: u32 = region.lines.iter().map(|l| l.count_ones()).sum();
+            let xored = decompress(&region.compressed, count as usize * LINE)?;
+            let mut xored = xored.chunks_exact(LINE);
+            for (page, lines) in region.pages.iter().zip(&region.lines) {
                 if page / REGION_PAGES != region.index {
                     return Err(StateError(format!(
                         "page {page} is not in region {}",
                         region.index
                     )));
                 }
-                if *page as usize * PAGE >= memory.len() {
-                    return Err(StateError(format!("page {page} is outside the memory")));
+                let start = *page as usize * PAGE;
+                let target = memory
+                    .get_mut(start..start + PAGE)
+                    .ok_or_else(|| StateError(format!("page {page} is outside the memory")))?;
+                for (line, bytes) in target.chunks_exact_mut(LINE).enumerate() {
+                    if lines & (1 << line) != 0 {
+                        let from = xored.next().expect("as many lines as the maps count");
+                        for (byte, x) in bytes.iter_mut().zip(from) {
+                            *byte ^= x;
+                        }
+                    }
                 }
             }
-            let raw = xor_with_base(base, &region.pages, &xored);
-            for (page, bytes) in region.pages.iter().zip(raw.chunks(PAGE)) {
-                let start = *page as usize * PAGE;
-                let end = (start + PAGE).min(memory.len());
-                memory[start..end].copy_from_slice(&bytes[..end - start]);
-            }
-            known.0.insert(region.index, (region.clone(), raw));
         }
-        Ok(known)
+        Ok(())
     }
 
     /// Bytes the kept pages take uncompressed.
@@ -171,34 +177,34 @@ impl MemoryDiff {
     }
 }
 
-/// The base's `len` bytes at `start`; zeros past its end (memory grows
-/// zeroed).
-fn base_page(base: &[u8], start: usize, len: usize) -> &[u8] {
+/// The base's page at `start`; zeros past its end (memory grows zeroed).
+fn base_page(base: &[u8], start: usize) -> &[u8] {
     const ZERO: [u8; PAGE] = [0; PAGE];
-    match base.get(start..start + len) {
-        Some(page) => page,
-        None => &ZERO[..len],
-    }
+    base.get(start..start + PAGE).unwrap_or(&ZERO)
 }
 
-/// `bytes`, `PAGE` for each of `pages`, XORed with the base's pages: the
-/// difference from the base, or (XORed again) the pages from it.
-fn xor_with_base(base: &[u8], pages: &[u32], bytes: &[u8]) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    for (page, chunk) in pages.iter().zip(out.chunks_mut(PAGE)) {
-        let before = base_page(base, *page as usize * PAGE, chunk.len());
-        for (byte, base) in chunk.iter_mut().zip(before) {
-            *byte ^= base;
+/// Which lines of `page` differ from `before`'s, appending each such line
+/// XORed with the base's to `xored`.
+fn differing_lines(page: &[u8], before: &[u8], xored: &mut Vec<u8>) -> u64 {
+    let mut lines = 0;
+    for (line, (now, was)) in page
+        .chunks_exact(LINE)
+        .zip(before.chunks_exact(LINE))
+        .enumerate()
+    {
+        if now != was {
+            lines |= 1 << line;
+            xored.extend(now.iter().zip(was).map(|(a, b)| a ^ b));
         }
     }
-    out
+    lines
 }
 
-/// `pages` pages of bytes from their LZ4 block.
-fn decompress(compressed: &[u8], pages: usize) -> Result<Vec<u8>, StateError> {
-    let raw = lz4_flex::decompress(compressed, pages * PAGE)
+/// `len` bytes from their LZ4 block.
+fn decompress(compressed: &[u8], len: usize) -> Result<Vec<u8>, StateError> {
+    let raw = lz4_flex::decompress(compressed, len)
         .map_err(|e| StateError(format!("memory pages: {e}")))?;
-    if raw.len() != pages * PAGE {
+    if raw.len() != len {
         return Err(StateError("memory pages: wrong length".into()));
     }
     Ok(raw)
