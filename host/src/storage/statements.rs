@@ -41,6 +41,29 @@ pub enum Lookup<'a> {
     IdempotencyKey(&'a str),
 }
 
+/// A session's rows in a table of their own, which a fork copies.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionRows {
+    Labels,
+    State,
+}
+
+impl SessionRows {
+    /// The statement copying session `$2`'s rows to session `$1`.
+    fn copy(self) -> &'static str {
+        match self {
+            SessionRows::Labels => {
+                "INSERT INTO session_labels (session_id, key, value) \
+                 SELECT $1, key, value FROM session_labels WHERE session_id = $2"
+            }
+            SessionRows::State => {
+                "INSERT INTO session_states (session_id, token, state) \
+                 SELECT $1, token, state FROM session_states WHERE session_id = $2"
+            }
+        }
+    }
+}
+
 /// What ending a task sets. `error` left `None` keeps the row's error.
 #[derive(Debug, Clone, Copy)]
 pub struct Ending<'a> {
@@ -216,8 +239,6 @@ pub trait Statements: Database {
         token: &str,
         state: &[u8],
     ) -> Result<()>;
-    /// Give session `to` a copy of session `from`'s stored state.
-    async fn copy_session_state(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()>;
     async fn delete_session_state(conn: &mut Self::Connection, id: &str) -> Result<()>;
     /// Insert `new` as a copy of open session `from`: whether it was.
     async fn copy_session(
@@ -225,7 +246,13 @@ pub trait Statements: Database {
         from: &str,
         new: &NewSession,
     ) -> Result<bool>;
-    async fn copy_session_labels(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()>;
+    /// Give session `to` a copy of session `from`'s `rows`.
+    async fn copy_session_rows(
+        conn: &mut Self::Connection,
+        rows: SessionRows,
+        from: &str,
+        to: &str,
+    ) -> Result<()>;
     /// A fresh interpreter for the session: no state, a new generation.
     /// (The state's row is deleted apart.)
     async fn forget_session_state(conn: &mut Self::Connection, id: &str) -> Result<()>;
@@ -985,18 +1012,6 @@ where
         Ok(())
     }
 
-    async fn copy_session_state(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO session_states (session_id, token, state) \
-             SELECT $1, token, state FROM session_states WHERE session_id = $2",
-        )
-        .bind(to.to_owned())
-        .bind(from.to_owned())
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    }
-
     async fn delete_session_state(conn: &mut Self::Connection, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM session_states WHERE session_id = $1")
             .bind(id.to_owned())
@@ -1025,15 +1040,17 @@ where
         Ok(copied.is_some())
     }
 
-    async fn copy_session_labels(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO session_labels (session_id, key, value) \
-             SELECT $1, key, value FROM session_labels WHERE session_id = $2",
-        )
-        .bind(to.to_owned())
-        .bind(from.to_owned())
-        .execute(&mut *conn)
-        .await?;
+    async fn copy_session_rows(
+        conn: &mut Self::Connection,
+        rows: SessionRows,
+        from: &str,
+        to: &str,
+    ) -> Result<()> {
+        sqlx::query(rows.copy())
+            .bind(to.to_owned())
+            .bind(from.to_owned())
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 

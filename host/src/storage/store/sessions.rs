@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::Store;
 use crate::storage::dialect::{Conn, Dialect};
 use crate::storage::labels::Labelled;
-use crate::storage::statements::Statements;
+use crate::storage::statements::{SessionRows, Statements};
 use crate::storage::{
     EndReason, NewSession, RunState, SessionChange, SessionFilter, SessionRecord, SessionStore,
     StorageError, now_ms,
@@ -87,8 +87,8 @@ impl<D: Dialect> SessionStore for Store<D> {
         if !D::Db::copy_session(&mut tx, from, new).await? {
             return Err(StorageError::Corrupt("a held session vanished".into()));
         }
-        D::Db::copy_session_labels(&mut tx, from, &new.id).await?;
-        D::Db::copy_session_state(&mut tx, from, &new.id).await?;
+        D::Db::copy_session_rows(&mut tx, SessionRows::Labels, from, &new.id).await?;
+        D::Db::copy_session_rows(&mut tx, SessionRows::State, from, &new.id).await?;
         let forked = Self::held_session(&mut tx, &new.id).await?;
         tx.commit().await?;
         Ok(SessionChange::Done(forked))
