@@ -1,8 +1,8 @@
 //! The session workloads on sandrun. A session keeps Python's variables,
 //! imports and `/tmp` files from run to run; each run is one
 //! `POST /v1/sessions/{id}/runs?wait=60` round trip, answered once the run
-//! restored the session's state from the database, ran, and stored the new
-//! state. `counting.rs` and `forking.rs` hold the clients; this module opens,
+//! had its session's state (live in a worker, or restored from the
+//! database), ran, and stored the new state. `counting.rs` and `forking.rs` hold the clients; this module opens,
 //! runs, forks and deletes the sessions they use.
 
 use anyhow::bail;
@@ -24,7 +24,7 @@ pub struct Measured {
     pub state: Stored,
 }
 
-/// A session's stored state, which every run restores and stores anew.
+/// A session's stored state, which every run stores anew.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Stored {
     pub bytes: u64,

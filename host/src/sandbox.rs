@@ -39,10 +39,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 pub use error::{SandboxError, TaskError};
 pub use host_call::hooks::{KvError, KvStore, NoHooks, Stream, TaskHooks};
 pub use host_call::services::HostCalls;
-pub use run::execute::Ran;
+pub use run::execute::{NewState, Ran};
 pub use run::limits::{LimitError, LimitField, LimitPolicy};
 pub use run::stop::CancelHandle;
-pub use run::task::{SessionInput, Source, Task, WasmModule};
+pub use run::task::{SessionInput, Source, StoredState, Task, WasmModule};
 pub use run::task_thread;
 pub use session::{LiveSessions, SessionState, StateError};
 

@@ -200,7 +200,14 @@ pub struct SessionWrite<'a> {
     /// The session's generation the run started from (see [`RunState`]).
     pub generation: i64,
     /// The new state; `None` when the run was rolled back.
-    pub state: Option<&'a [u8]>,
+    pub state: Option<StateWrite<'a>>,
+}
+
+/// A session's new state as stored: its bytes, and the token naming them.
+#[derive(Debug, Clone, Copy)]
+pub struct StateWrite<'a> {
+    pub token: &'a str,
+    pub bytes: &'a [u8],
 }
 
 impl<'a> RunEnd<'a> {

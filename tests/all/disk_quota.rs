@@ -4,9 +4,7 @@
 //! not Linux's 28: the guest's Python sees `OSError: [Errno 51] No space
 //! left on device`, `errno.ENOSPC`.)
 
-use std::sync::Arc;
-
-use sandrun::sandbox::{CancelHandle, Task};
+use sandrun::sandbox::{CancelHandle, StoredState, Task};
 use sandrun_api::{Limits, Outcome, TaskStatus};
 use serde_json::json;
 
@@ -159,7 +157,7 @@ async fn a_server_reports_the_cap_refuses_one_above_its_maximum_and_keeps_servin
 
 /// Run `code` as the next run of a session whose state is `state`, with a
 /// disk cap of 1 MiB; the new state and what the run printed.
-fn session_run(state: Option<Arc<[u8]>>, code: &str) -> (Option<Arc<[u8]>>, String) {
+fn session_run(state: Option<StoredState>, code: &str) -> (Option<StoredState>, String) {
     let id = format!("disk-{:?}", std::thread::current().id());
     let task = capped(code, MIB);
     let ran = turn_as(&id, state.as_ref(), task, 64 * MIB, &CancelHandle::new())
@@ -170,7 +168,7 @@ fn session_run(state: Option<Arc<[u8]>>, code: &str) -> (Option<Arc<[u8]>>, Stri
         "{}",
         stderr(&ran.result)
     );
-    (ran.state.map(Arc::from), stdout(&ran.result))
+    (ran.state.map(StoredState::from), stdout(&ran.result))
 }
 
 #[test]

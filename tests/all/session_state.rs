@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sandrun::sandbox::{CancelHandle, NoHooks, Ran, SessionInput, SessionState, Task};
+use sandrun::sandbox::{
+    CancelHandle, NoHooks, Ran, SessionInput, SessionState, StoredState, Task, TaskError,
+};
 use sandrun_api::{Outcome, SessionStart};
 
 use crate::support::{sandbox, stderr, stdout};
@@ -19,7 +21,23 @@ use crate::support::{sandbox, stderr, stdout};
 const MAX_STATE: u64 = 256 << 20;
 
 /// A session's state, as stored.
-type State = Arc<[u8]>;
+type State = StoredState;
+
+/// Its bytes.
+fn bytes(state: &State) -> &[u8] {
+    state
+        .bytes
+        .as_deref()
+        .expect("a stored state has its bytes")
+}
+
+/// `bytes` as a state that no run made.
+fn made_up(bytes: &[u8]) -> State {
+    State {
+        token: "made up".into(),
+        bytes: Some(bytes.into()),
+    }
+}
 
 /// Run `code` as the next run of the session whose state is `state`.
 fn turn(state: Option<&State>, code: &str) -> Ran {
@@ -132,7 +150,7 @@ fn variables_imports_arrays_and_tmp_files_persist() {
         .as_deref(),
         Some("('kept', 256)")
     );
-    assert_eq!(SessionState::from_bytes(&state).unwrap().runs(), 2);
+    assert_eq!(SessionState::from_bytes(bytes(&state)).unwrap().runs(), 2);
 }
 
 /// Every page a run writes is kept, wherever it is and however the pages
@@ -219,9 +237,32 @@ fn a_run_given_the_state_its_live_instance_holds_starts_live() {
     assert_eq!(after.result.session_start, Some(SessionStart::Stored));
     assert_eq!(after.result.value.as_deref(), Some("2"));
 
-    // Another session given the same bytes does not get this one's instance.
+    // Another session given the same state does not get this one's instance.
     let state = State::from(after.state.unwrap());
     assert_eq!(restored(&state, "x").result.value.as_deref(), Some("2"));
+
+    // Given only the token, a run takes the live instance holding that
+    // state, or is refused before it starts when there is none.
+    let token = |state: &State| State {
+        token: state.token.clone(),
+        bytes: None,
+    };
+    let live = turn(Some(&state), "x += 1");
+    assert_eq!(live.result.session_start, Some(SessionStart::Live));
+    let live = State::from(live.state.unwrap());
+    let by_token = turn(Some(&token(&live)), "x");
+    assert_eq!(by_token.result.session_start, Some(SessionStart::Live));
+    assert_eq!(by_token.result.value.as_deref(), Some("3"));
+    let refused = try_turn(
+        Some(&token(&live)),
+        Task::python("x"),
+        MAX_STATE,
+        &CancelHandle::new(),
+    );
+    assert!(
+        matches!(refused, Err(TaskError::StateNotHeld)),
+        "{refused:?}"
+    );
 }
 
 #[test]
@@ -333,7 +374,7 @@ fn a_copied_state_is_a_fork_that_shares_nothing() {
     let parent = session(&[
         "import pandas as pd\nframe = pd.DataFrame({'a': [1, 2]})\nopen('/tmp/f', 'w').write('p')",
     ]);
-    let copy = State::from(parent.to_vec());
+    let copy = made_up(bytes(&parent));
     let left = session_from(
         &parent,
         "frame['a'] = frame['a'] * 10\nopen('/tmp/f', 'w').write('left')",
@@ -392,7 +433,7 @@ fn random_streams_and_the_clock_carry_on() {
 fn a_small_change_stores_little_and_the_state_cap_holds() {
     let state = session(&["x = 1"]);
     let next = session_from(&state, "x += 1");
-    let stored = next.len();
+    let stored = bytes(&next).len();
     assert!(stored < 1 << 20, "a small change stored {stored} bytes");
 
     let task = Task::python("open('/tmp/big', 'wb').write(bytes(2 << 20))");
@@ -442,7 +483,7 @@ fn one_session_sees_nothing_of_another() {
 #[test]
 fn a_corrupt_state_is_refused() {
     let state = session(&["x = 1"]);
-    let half = State::from(&state[..state.len() / 2]);
+    let half = made_up(&bytes(&state)[..bytes(&state).len() / 2]);
     let refused = try_turn(
         Some(&half),
         Task::python("x"),
@@ -452,17 +493,17 @@ fn a_corrupt_state_is_refused() {
     assert!(refused.is_err(), "a corrupt state is refused");
     // The format comes first, as one varint byte: an older one is refused
     // with the reason.
-    let mut older = state.to_vec();
+    let mut older = bytes(&state).to_vec();
     older[0] = 1;
     let refused = try_turn(
-        Some(&State::from(older)),
+        Some(&made_up(&older)),
         Task::python("x"),
         MAX_STATE,
         &CancelHandle::new(),
     );
     let error = refused.expect_err("an older format is refused").to_string();
     assert!(
-        error.contains("format 1, this server reads 2; restart the session"),
+        error.contains("format 1, this server reads 3; restart the session"),
         "{error}"
     );
     let wasm = Task::wasm(std::fs::read(sandrun_test_guests::ECHO).unwrap());

@@ -57,4 +57,9 @@ pub enum TaskError {
     SessionNotPython,
     #[error(transparent)]
     SessionState(#[from] StateError),
+    /// The run came without its session's state, for the live instance
+    /// holding it, and this process holds no such instance: give it again
+    /// with the state's bytes.
+    #[error("the session's state is not held live here")]
+    StateNotHeld,
 }

@@ -12,8 +12,9 @@
 //! state is read and the session stays as it was before the run.
 //!
 //! The instance a run ended well in may also be kept live (`live`), so
-//! that the next run on this process, given the very state it holds,
-//! skips the fresh instance and the restore.
+//! that the next run on this process, given the token of the very state
+//! it holds, skips the fresh instance and the restore (and need not be
+//! given the state's bytes).
 //!
 //! What does not survive between runs: open file descriptors (a file left
 //! open is closed), and anything held by the host for one run (its host
@@ -34,8 +35,7 @@ use wasmtime::{Instance, Store, Val};
 
 use crate::sandbox::TaskState;
 pub use live::LiveSessions;
-pub(super) use live::{Live, LiveCache};
-pub(super) use memory::KnownPages;
+pub(super) use live::{Held, Live, LiveCache};
 use memory::MemoryDiff;
 pub(super) use run::{LiveInstance, SessionTurn};
 use tmp_files::TmpFiles;
@@ -45,8 +45,9 @@ pub(super) use write_tracking::WriteTracker;
 const GLOBAL_PREFIX: &str = "__wizer_global_";
 /// Bumped when the stored layout changes; older states are refused (with
 /// the reason, so the session can be restarted). Format 1 kept the
-/// memory's pages as one compressed block.
-const FORMAT: u32 = 2;
+/// memory's pages as one compressed block; format 2 kept them as they
+/// were, not as their difference from the snapshot's.
+const FORMAT: u32 = 3;
 
 /// A stored state that cannot be used: corrupt, from another format, or
 /// made by another runtime snapshot.
@@ -115,14 +116,13 @@ impl SessionState {
         self.memory.page_bytes()
     }
 
-    /// Put this state into a fresh `instance` of `snapshot`; what its
-    /// memory then holds beyond the snapshot's.
+    /// Put this state into a fresh `instance` of `snapshot`.
     pub(super) fn restore(
         &self,
         store: &mut Store<TaskState>,
         instance: &Instance,
         snapshot: &str,
-    ) -> Result<KnownPages, StateError> {
+    ) -> Result<(), StateError> {
         if self.snapshot != snapshot {
             return Err(StateError(
                 "it was made by another runtime snapshot (the runtime or server changed)".into(),
@@ -138,7 +138,7 @@ impl SessionState {
                 .grow(&mut *store, grow.div_ceil(1 << 16))
                 .map_err(|e| StateError(format!("growing the memory: {e:#}")))?;
         }
-        let known = self.memory.apply(memory.data_mut(&mut *store))?;
+        self.memory.apply(memory.data_mut(&mut *store))?;
         for (name, value) in &self.globals {
             let global = instance
                 .get_global(&mut *store, name)
@@ -153,7 +153,7 @@ impl SessionState {
                 .set(&mut *store, value)
                 .map_err(|e| StateError(format!("global `{name}`: {e:#}")))?;
         }
-        Ok(known)
+        Ok(())
     }
 }
 
@@ -165,31 +165,29 @@ pub(super) struct Capture<'a> {
     pub tmp: TmpFiles,
     pub clock_ns: u64,
     pub runs: u64,
-    /// What the instance's memory held beyond the base before the run.
-    pub known: &'a KnownPages,
+    /// What the instance's memory held beyond the base before the run (the
+    /// state it was given): none for a session's first.
+    pub known: Option<&'a MemoryDiff>,
     /// For each page, whether the run wrote it, when the kernel tracked it.
     pub written: Option<Vec<bool>>,
 }
 
 impl Capture<'_> {
-    /// The new state, and what the memory now holds beyond the base.
+    /// The new state.
     pub(super) fn read(
         self,
         store: &mut Store<TaskState>,
         instance: &Instance,
-    ) -> Result<(SessionState, KnownPages), StateError> {
+    ) -> Result<SessionState, StateError> {
         let memory = guest_memory(store, instance)?;
         let data = memory.data(&*store);
-        // Pages the run wrote, and those that differed before it; else every
-        // page the instance may ever have written.
-        let candidates = match self.written {
-            Some(mut written) if written.len() == data.len().div_ceil(memory::PAGE) => {
-                self.known.mark(&mut written);
-                Some(written)
-            }
+        // Pages the run wrote; else every page the instance may ever have
+        // written.
+        let changed = match self.written {
+            Some(written) if written.len() == data.len().div_ceil(memory::PAGE) => Some(written),
             _ => written_pages::written_pages(data),
         };
-        let (diff, known) = MemoryDiff::between(self.base, data, candidates.as_deref(), self.known);
+        let diff = MemoryDiff::between(self.base, data, changed.as_deref(), self.known);
         let globals: Vec<(String, wasmtime::Global)> = instance
             .exports(&mut *store)
             .filter(|e| e.name().starts_with(GLOBAL_PREFIX))
@@ -222,7 +220,7 @@ impl Capture<'_> {
             clock_ns: self.clock_ns,
             runs: self.runs,
         };
-        Ok((state, known))
+        Ok(state)
     }
 }
 

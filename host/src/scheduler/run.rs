@@ -9,9 +9,9 @@ use tracing::Instrument;
 
 use super::event_writer::{EventWriter, RunId};
 use super::{LocalRun, Scheduler};
-use crate::sandbox::{SessionInput, Task};
+use crate::sandbox::{SessionInput, StoredState, Task};
 use crate::storage::{
-    ArtifactWrite, Claimed, RunEnd, SessionWrite, StorageError, now_ms, status_for,
+    ArtifactWrite, Claimed, RunEnd, SessionWrite, StateWrite, StorageError, now_ms, status_for,
 };
 use crate::task_request::to_task;
 use crate::worker::RunError;
@@ -22,7 +22,22 @@ enum Unrunnable {
     Invalid(String),
     /// The database failed: give it back for a retry.
     Storage(StorageError),
+    /// Its session's state changed while it was being read (a restart):
+    /// give it back, to start from what the session is now.
+    Changed,
 }
+
+impl From<Unrunnable> for RunError {
+    fn from(unrunnable: Unrunnable) -> Self {
+        match unrunnable {
+            Unrunnable::Invalid(error) => RunError::Refused(error),
+            Unrunnable::Storage(error) => RunError::Infrastructure(error.to_string()),
+            Unrunnable::Changed => RunError::Infrastructure(CHANGED.into()),
+        }
+    }
+}
+
+const CHANGED: &str = "the session changed as its run began";
 
 /// A claimed task, and when this node started it.
 struct Run<'a> {
@@ -62,12 +77,13 @@ impl Scheduler {
     async fn run_claimed(&self, run: &Run<'_>, running: &LocalRun) {
         let claimed = run.claimed;
         let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
-        let (task, generation) = match self.sandbox_task(claimed).await {
+        let (task, generation) = match self.sandbox_task(claimed, false).await {
             Ok(task) => task,
             Err(Unrunnable::Invalid(error)) => {
                 return self.record(run, RunEnd::failed(&error, &[])).await;
             }
             Err(Unrunnable::Storage(e)) => return self.retry(run, &e.to_string()).await,
+            Err(Unrunnable::Changed) => return self.retry(run, CHANGED).await,
         };
         tracing::debug!("running");
         let events = EventWriter::start(
@@ -78,10 +94,20 @@ impl Scheduler {
                 attempt,
             },
         );
-        let ran = self
-            .executor
-            .run(task, running.cancel.clone(), events.writer.clone())
-            .await;
+        let run_task = |task: Task| {
+            self.executor
+                .run(task, running.cancel.clone(), events.writer.clone())
+        };
+        let ran = match run_task(task).await {
+            // Sent without its state to where its session was held live, but
+            // it was not: again, with the state's bytes.
+            Err(RunError::StateNotHeld) => match self.sandbox_task(claimed, true).await {
+                Ok((task, again)) if again == generation => run_task(task).await,
+                Ok(_) => Err(Unrunnable::Changed.into()),
+                Err(unrunnable) => Err(unrunnable.into()),
+            },
+            ran => ran,
+        };
         let unwritten = events.finish().await;
         if let Ok(ran) = &ran {
             self.metrics.host_calls(&ran.host_calls);
@@ -107,7 +133,10 @@ impl Scheduler {
                     .map(|session_id| SessionWrite {
                         session_id,
                         generation,
-                        state: ran.state.as_deref(),
+                        state: ran.state.as_ref().map(|state| StateWrite {
+                            token: &state.token,
+                            bytes: &state.bytes,
+                        }),
                     });
                 let artifacts: Vec<ArtifactWrite> = result
                     .artifacts
@@ -125,9 +154,9 @@ impl Scheduler {
                 };
                 self.record(run, end).await;
             }
-            Err(RunError::Infrastructure(error)) => {
+            Err(error @ (RunError::Infrastructure(_) | RunError::StateNotHeld)) => {
                 self.append(id, &unwritten).await;
-                self.retry(run, &error).await
+                self.retry(run, &error.to_string()).await
             }
             Err(RunError::Refused(error)) => {
                 self.record(run, RunEnd::failed(&error, &unwritten)).await
@@ -136,8 +165,14 @@ impl Scheduler {
     }
 
     /// The sandbox's task for `claimed`; for a session's run, with the
-    /// session's state and the generation it is of.
-    async fn sandbox_task(&self, claimed: &Claimed) -> Result<(Task, i64), Unrunnable> {
+    /// session's state (its bytes only `with_bytes`: without, the run is
+    /// for the live instance holding that state) and the generation it is
+    /// of.
+    async fn sandbox_task(
+        &self,
+        claimed: &Claimed,
+        with_bytes: bool,
+    ) -> Result<(Task, i64), Unrunnable> {
         let module: Arc<[u8]> = match (claimed.request.runtime, &claimed.request.module) {
             (Runtime::Wasm, Some(hash)) => match self.module_bytes.get(hash) {
                 Some(bytes) => bytes,
@@ -167,9 +202,21 @@ impl Scheduler {
             Ok(None) => return Err(Unrunnable::Invalid("the session has ended".into())),
             Err(e) => return Err(Unrunnable::Storage(e)),
         };
+        let state = match stored.token {
+            None => None,
+            Some(token) if !with_bytes => Some(StoredState { token, bytes: None }),
+            Some(token) => match self.storage.sessions().state(session_id).await {
+                Ok(Some((read, bytes))) if read == token => Some(StoredState {
+                    token,
+                    bytes: Some(bytes.into()),
+                }),
+                Ok(_) => return Err(Unrunnable::Changed),
+                Err(e) => return Err(Unrunnable::Storage(e)),
+            },
+        };
         task.session = Some(SessionInput {
             id: session_id.clone(),
-            state: stored.state.map(Into::into),
+            state,
             max_state_bytes: stored.max_state_bytes,
         });
         Ok((task, stored.generation))

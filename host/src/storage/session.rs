@@ -205,8 +205,10 @@ impl SessionFilter {
 /// What a run of a session starts from.
 #[derive(Debug, Clone)]
 pub struct RunState {
-    /// `None` before the session's first kept run, and after a restart.
-    pub state: Option<Vec<u8>>,
+    /// The token naming the stored state (read with
+    /// [`SessionStore::state`] when the run needs its bytes); `None` before
+    /// the session's first kept run, and after a restart.
+    pub token: Option<String>,
     /// Which interpreter the state is of: a restart begins a new one.
     pub generation: i64,
     pub max_state_bytes: u64,
@@ -257,6 +259,8 @@ pub trait SessionStore: Send + Sync {
     /// The state a run of session `id` starts from (`None`: no such
     /// session, or it ended).
     async fn run_state(&self, id: &str) -> Result<Option<RunState>, StorageError>;
+    /// Session `id`'s stored state: the token naming it, and its bytes.
+    async fn state(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StorageError>;
     /// A new session (`new`, whose settings are ignored) with a copy of
     /// `from`'s settings, labels and stored state.
     async fn fork_session(

@@ -41,6 +41,29 @@ pub enum Lookup<'a> {
     IdempotencyKey(&'a str),
 }
 
+/// A session's rows in a table of their own, which a fork copies.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionRows {
+    Labels,
+    State,
+}
+
+impl SessionRows {
+    /// The statement copying session `$2`'s rows to session `$1`.
+    fn copy(self) -> &'static str {
+        match self {
+            SessionRows::Labels => {
+                "INSERT INTO session_labels (session_id, key, value) \
+                 SELECT $1, key, value FROM session_labels WHERE session_id = $2"
+            }
+            SessionRows::State => {
+                "INSERT INTO session_states (session_id, token, state) \
+                 SELECT $1, token, state FROM session_states WHERE session_id = $2"
+            }
+        }
+    }
+}
+
 /// What ending a task sets. `error` left `None` keeps the row's error.
 #[derive(Debug, Clone, Copy)]
 pub struct Ending<'a> {
@@ -230,23 +253,46 @@ pub trait Statements: Database {
     async fn count_session_run(conn: &mut Self::Connection, id: &str) -> Result<()>;
     /// A run of the session ended at `now`: it is not idle from then.
     async fn touch_session(conn: &mut Self::Connection, id: &str, now: i64) -> Result<()>;
-    /// Store a run's new state, unless the session ended or was restarted
-    /// since the run began (`generation`).
-    async fn store_session_state(
+    /// Note the size of a run's new state, unless the session ended or was
+    /// restarted since the run began (`generation`): whether it was noted,
+    /// and so whether the state is to be stored.
+    async fn size_session_state(
         conn: &mut Self::Connection,
         id: &str,
         generation: i64,
+        bytes: u64,
+    ) -> Result<bool>;
+    /// The session's stored state: its token and bytes.
+    async fn session_state(
+        conn: &mut Self::Connection,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>>;
+    /// Store `state`, named `token`, as the session's state.
+    async fn put_session_state(
+        conn: &mut Self::Connection,
+        id: &str,
+        token: &str,
         state: &[u8],
     ) -> Result<()>;
+    async fn delete_session_state(conn: &mut Self::Connection, id: &str) -> Result<()>;
     /// Insert `new` as a copy of open session `from`: whether it was.
     async fn copy_session(
         conn: &mut Self::Connection,
         from: &str,
         new: &NewSession,
     ) -> Result<bool>;
-    async fn copy_session_labels(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()>;
+    /// Give session `to` a copy of session `from`'s `rows`.
+    async fn copy_session_rows(
+        conn: &mut Self::Connection,
+        rows: SessionRows,
+        from: &str,
+        to: &str,
+    ) -> Result<()>;
+    /// A fresh interpreter for the session: no state, a new generation.
+    /// (The state's row is deleted apart.)
     async fn forget_session_state(conn: &mut Self::Connection, id: &str) -> Result<()>;
-    /// End open session `id`, deleting its state: whether it was open.
+    /// End open session `id`: whether it was open. (Its state's row is
+    /// deleted apart.)
     async fn end_session(
         conn: &mut Self::Connection,
         id: &str,
@@ -341,7 +387,8 @@ where
     ArtifactRow: for<'r> FromRow<'r, DB::Row>,
     NodeRecord: for<'r> FromRow<'r, DB::Row>,
     SessionRow: for<'r> FromRow<'r, DB::Row>,
-    (Option<Vec<u8>>, i64, i64): for<'r> FromRow<'r, DB::Row>,
+    (Option<String>, i64, i64): for<'r> FromRow<'r, DB::Row>,
+    (String, Vec<u8>): for<'r> FromRow<'r, DB::Row>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
     (Vec<u8>,): for<'r> FromRow<'r, DB::Row>,
@@ -1027,15 +1074,16 @@ where
     }
 
     async fn run_state(conn: &mut Self::Connection, id: &str) -> Result<Option<RunState>> {
-        let row: Option<(Option<Vec<u8>>, i64, i64)> = sqlx::query_as(
-            "SELECT state, generation, max_state_bytes FROM sessions \
-             WHERE id = $1 AND ended_at IS NULL",
+        let row: Option<(Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT st.token, s.generation, s.max_state_bytes FROM sessions s \
+             LEFT JOIN session_states st ON st.session_id = s.id \
+             WHERE s.id = $1 AND s.ended_at IS NULL",
         )
         .bind(id.to_owned())
         .fetch_optional(&mut *conn)
         .await?;
-        Ok(row.map(|(state, generation, max_state_bytes)| RunState {
-            state,
+        Ok(row.map(|(token, generation, max_state_bytes)| RunState {
+            token,
             generation,
             max_state_bytes: max_state_bytes as u64,
         }))
@@ -1061,22 +1109,59 @@ where
         Ok(())
     }
 
-    async fn store_session_state(
+    async fn size_session_state(
         conn: &mut Self::Connection,
         id: &str,
         generation: i64,
+        bytes: u64,
+    ) -> Result<bool> {
+        let sized: Option<(String,)> = sqlx::query_as(
+            "UPDATE sessions SET state_bytes = $1 \
+             WHERE id = $2 AND generation = $3 AND ended_at IS NULL RETURNING id",
+        )
+        .bind(bytes as i64)
+        .bind(id.to_owned())
+        .bind(generation)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(sized.is_some())
+    }
+
+    async fn session_state(
+        conn: &mut Self::Connection,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(
+            sqlx::query_as("SELECT token, state FROM session_states WHERE session_id = $1")
+                .bind(id.to_owned())
+                .fetch_optional(&mut *conn)
+                .await?,
+        )
+    }
+
+    async fn put_session_state(
+        conn: &mut Self::Connection,
+        id: &str,
+        token: &str,
         state: &[u8],
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE sessions SET state = $1, state_bytes = $2 \
-             WHERE id = $3 AND generation = $4 AND ended_at IS NULL",
+            "INSERT INTO session_states (session_id, token, state) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id) DO UPDATE SET token = excluded.token, state = excluded.state",
         )
-        .bind(state.to_vec())
-        .bind(state.len() as i64)
         .bind(id.to_owned())
-        .bind(generation)
+        .bind(token.to_owned())
+        .bind(state.to_vec())
         .execute(&mut *conn)
         .await?;
+        Ok(())
+    }
+
+    async fn delete_session_state(conn: &mut Self::Connection, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM session_states WHERE session_id = $1")
+            .bind(id.to_owned())
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 
@@ -1087,10 +1172,10 @@ where
     ) -> Result<bool> {
         let copied: Option<(String,)> = sqlx::query_as(
             "INSERT INTO sessions (id, settings, labels, memory_bytes, max_state_bytes, idle_timeout_ms, \
-             ttl_ms, created_at, ends_by, expires_at, state, state_bytes, forked_from) \
+             ttl_ms, created_at, ends_by, expires_at, state_bytes, forked_from) \
              SELECT $1, settings, labels, memory_bytes, max_state_bytes, idle_timeout_ms, ttl_ms, $2, \
              $2 + ttl_ms, CASE WHEN idle_timeout_ms < ttl_ms THEN $2 + idle_timeout_ms ELSE $2 + ttl_ms END, \
-             state, state_bytes, id FROM sessions WHERE id = $3 AND ended_at IS NULL RETURNING id",
+             state_bytes, id FROM sessions WHERE id = $3 AND ended_at IS NULL RETURNING id",
         )
         .bind(new.id.clone())
         .bind(new.created_at)
@@ -1100,21 +1185,23 @@ where
         Ok(copied.is_some())
     }
 
-    async fn copy_session_labels(conn: &mut Self::Connection, from: &str, to: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO session_labels (session_id, key, value) \
-             SELECT $1, key, value FROM session_labels WHERE session_id = $2",
-        )
-        .bind(to.to_owned())
-        .bind(from.to_owned())
-        .execute(&mut *conn)
-        .await?;
+    async fn copy_session_rows(
+        conn: &mut Self::Connection,
+        rows: SessionRows,
+        from: &str,
+        to: &str,
+    ) -> Result<()> {
+        sqlx::query(rows.copy())
+            .bind(to.to_owned())
+            .bind(from.to_owned())
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 
     async fn forget_session_state(conn: &mut Self::Connection, id: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE sessions SET state = NULL, state_bytes = 0, generation = generation + 1 \
+            "UPDATE sessions SET state_bytes = 0, generation = generation + 1 \
              WHERE id = $1",
         )
         .bind(id.to_owned())
@@ -1130,7 +1217,7 @@ where
         now: i64,
     ) -> Result<bool> {
         let ended: Option<(String,)> = sqlx::query_as(
-            "UPDATE sessions SET ended_at = $1, end_reason = $2, state = NULL, state_bytes = 0 \
+            "UPDATE sessions SET ended_at = $1, end_reason = $2, state_bytes = 0 \
              WHERE id = $3 AND ended_at IS NULL RETURNING id",
         )
         .bind(now)

@@ -356,7 +356,10 @@ impl<D: Dialect> Storage for Store<D> {
             D::Db::touch_session(&mut tx, session.session_id, now_ms()).await?;
             if let Some(state) = session.state {
                 let (id, generation) = (session.session_id, session.generation);
-                D::Db::store_session_state(&mut tx, id, generation, state).await?;
+                let bytes = state.bytes.len() as u64;
+                if D::Db::size_session_state(&mut tx, id, generation, bytes).await? {
+                    D::Db::put_session_state(&mut tx, id, state.token, state.bytes).await?;
+                }
             }
         }
         if finished {

@@ -36,12 +36,15 @@ impl Executor {
         cancel: CancelHandle,
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<Ran, RunError> {
-        hand_over(self.jobs_for(&task), task, cancel, hooks).await
+        hand_over(self.jobs_for(&task)?, task, cancel, hooks).await
     }
 
-    fn jobs_for(&self, task: &Task) -> &mpsc::Sender<SlotJob> {
+    /// Where `task` waits for a slot; a session's run sent without its
+    /// state's bytes is refused at once when no worker is known to hold
+    /// that session live (the sandbox on a task thread tells for itself).
+    fn jobs_for(&self, task: &Task) -> Result<&mpsc::Sender<SlotJob>, RunError> {
         match self {
-            Executor::InProcess(threads) => threads.jobs(),
+            Executor::InProcess(threads) => Ok(threads.jobs()),
             Executor::Workers(pool) => pool.jobs_for(task),
         }
     }

@@ -17,6 +17,10 @@ pub enum RunError {
     /// The task can never run as asked.
     #[error("{0}")]
     Refused(String),
+    /// A session's run came without its state for a worker holding it
+    /// live, and none does: the scheduler gives it again with the state.
+    #[error("the session's state is not held live")]
+    StateNotHeld,
 }
 
 impl From<TaskError> for RunError {
@@ -34,6 +38,7 @@ impl From<TaskError> for RunError {
             | TaskError::InputTooLarge { .. }
             | TaskError::SessionNotPython
             | TaskError::SessionState(_) => RunError::Refused(message),
+            TaskError::StateNotHeld => RunError::StateNotHeld,
         }
     }
 }

@@ -23,7 +23,8 @@ pub mod frame;
 
 use super::run_error::RunError;
 use crate::sandbox::{
-    HostCalls, LimitPolicy, LiveSessions, Ran, SessionInput, Source, Stream, Task, WasmModule,
+    HostCalls, LimitPolicy, LiveSessions, NewState, Ran, SessionInput, Source, StoredState, Stream,
+    Task, WasmModule,
 };
 
 /// Which task a message is about, so that a late message of an ended task
@@ -154,9 +155,25 @@ pub struct WireTask {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireSession {
     id: String,
-    #[serde(with = "serde_bytes")]
-    state: Option<Vec<u8>>,
+    state: Option<WireState>,
     max_state_bytes: u64,
+}
+
+/// A [`StoredState`] on the wire: no bytes when the run is sent to the
+/// worker holding that state live.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireState {
+    token: String,
+    #[serde(with = "serde_bytes")]
+    bytes: Option<Vec<u8>>,
+}
+
+/// A run's [`NewState`] on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireNewState {
+    token: String,
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
 }
 
 /// A [`Ran`] on the wire. Its output travels as bytes: in JSON it would be
@@ -168,8 +185,7 @@ pub struct WireResult {
     stdout: Vec<u8>,
     #[serde(with = "serde_bytes")]
     stderr: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    state: Option<Vec<u8>>,
+    state: Option<WireNewState>,
     artifacts: Vec<serde_bytes::ByteBuf>,
     host_calls: HostCalls,
 }
@@ -238,7 +254,10 @@ impl WireTask {
             kv_namespace: task.kv_namespace.clone(),
             session: task.session.as_ref().map(|s| WireSession {
                 id: s.id.clone(),
-                state: s.state.as_deref().map(<[u8]>::to_vec),
+                state: s.state.as_ref().map(|state| WireState {
+                    token: state.token.clone(),
+                    bytes: state.bytes.as_deref().map(<[u8]>::to_vec),
+                }),
                 max_state_bytes: s.max_state_bytes,
             }),
         }
@@ -278,7 +297,10 @@ impl WireTask {
             kv_namespace: self.kv_namespace,
             session: self.session.map(|s| SessionInput {
                 id: s.id,
-                state: s.state.map(Into::into),
+                state: s.state.map(|state| StoredState {
+                    token: state.token,
+                    bytes: state.bytes.map(Into::into),
+                }),
                 max_state_bytes: s.max_state_bytes,
             }),
         })
@@ -299,7 +321,10 @@ impl From<Ran> for WireResult {
             result: Json(result),
             stdout,
             stderr,
-            state,
+            state: state.map(|state| WireNewState {
+                token: state.token,
+                bytes: state.bytes,
+            }),
             artifacts: artifacts
                 .into_iter()
                 .map(serde_bytes::ByteBuf::from)
@@ -316,7 +341,10 @@ impl From<WireResult> for Ran {
         result.stderr.0 = wire.stderr;
         Ran {
             result,
-            state: wire.state,
+            state: wire.state.map(|state| NewState {
+                token: state.token,
+                bytes: state.bytes,
+            }),
             artifacts: wire
                 .artifacts
                 .into_iter()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sandrun::storage::{
     Cancelled, ClaimFor, Inserted, NewSession, NewTask, RunEnd, SessionChange, SessionFilter,
-    SessionWrite, Storage, StorageError, now_ms,
+    SessionWrite, StateWrite, Storage, StorageError, now_ms,
 };
 use sandrun_api::{SessionRequest, SessionStatus, TaskStatus};
 
@@ -42,6 +42,24 @@ async fn claim_all(storage: &Arc<dyn Storage>, owner: &str) -> Vec<String> {
     claimed.into_iter().map(|c| c.id).collect()
 }
 
+/// `bytes` as a run's new state, named by a token of its own.
+fn written(bytes: &[u8]) -> StateWrite<'_> {
+    StateWrite {
+        token: std::str::from_utf8(bytes).expect("the tests' states are text"),
+        bytes,
+    }
+}
+
+/// The state session `id` stores, after checking that a run is given the
+/// token of those very bytes.
+async fn stored_state(storage: &Arc<dyn Storage>, id: &str) -> Option<Vec<u8>> {
+    let sessions = storage.sessions();
+    let token = sessions.run_state(id).await.unwrap().unwrap().token;
+    let state = sessions.state(id).await.unwrap();
+    assert_eq!(token, state.as_ref().map(|(token, _)| token.clone()));
+    state.map(|(_, bytes)| bytes)
+}
+
 /// Finish run `id` (attempt 1, held by `owner`), leaving `state`.
 async fn finish_run(
     storage: &Arc<dyn Storage>,
@@ -54,7 +72,7 @@ async fn finish_run(
         session: Some(SessionWrite {
             session_id: session,
             generation,
-            state,
+            state: state.map(written),
         }),
         ..ended(TaskStatus::Succeeded)
     };
@@ -103,15 +121,19 @@ async fn a_sessions_runs_are_claimed_one_at_a_time_in_order(storage: Arc<dyn Sto
         session: Some(SessionWrite {
             session_id: "s1",
             generation,
-            state: Some(b"after r1"),
+            state: Some(written(b"after r1")),
         }),
         ..ended(TaskStatus::Succeeded)
     };
     assert!(storage.finish("r1", 2, "n", end).await.unwrap());
     assert_eq!(claim_all(&storage, "other-node").await, ["r2"]);
     let stored = sessions.run_state("s1").await.unwrap().unwrap();
-    assert_eq!(stored.state.as_deref(), Some(&b"after r1"[..]));
+    assert_eq!(stored.token.as_deref(), Some("after r1"));
     assert_eq!(stored.max_state_bytes, 1 << 20);
+    assert_eq!(
+        stored_state(&storage, "s1").await.as_deref(),
+        Some(&b"after r1"[..])
+    );
     assert!(finish_run(&storage, ("r2", "other-node"), "s1", generation, None).await);
     assert_eq!(claim_all(&storage, "n").await, ["r3"]);
     assert!(claim_all(&storage, "n").await.is_empty());
@@ -166,7 +188,7 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
     let sessions = storage.sessions();
     sessions.create_session(&new_session("s1")).await.unwrap();
     assert_eq!(
-        sessions.run_state("s1").await.unwrap().unwrap().state,
+        stored_state(&storage, "s1").await,
         None,
         "no state before the first run"
     );
@@ -186,17 +208,17 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
         session: Some(SessionWrite {
             session_id: "s1",
             generation: 0,
-            state: Some(b"stale"),
+            state: Some(written(b"stale")),
         }),
         ..ended(TaskStatus::Succeeded)
     };
     assert!(!storage.finish("r1", 1, "n", end).await.unwrap());
-    assert_eq!(sessions.run_state("s1").await.unwrap().unwrap().state, None);
+    assert_eq!(stored_state(&storage, "s1").await, None);
     let end = RunEnd {
         session: Some(SessionWrite {
             session_id: "s1",
             generation: 0,
-            state: Some(b"kept"),
+            state: Some(written(b"kept")),
         }),
         ..ended(TaskStatus::Succeeded)
     };
@@ -213,8 +235,10 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
         .unwrap();
     storage.claim("m", 1, LEASE).await.unwrap();
     assert!(finish_run(&storage, ("r2", "m"), "s1", 0, None).await);
-    let stored = sessions.run_state("s1").await.unwrap().unwrap();
-    assert_eq!(stored.state.as_deref(), Some(&b"kept"[..]));
+    assert_eq!(
+        stored_state(&storage, "s1").await.as_deref(),
+        Some(&b"kept"[..])
+    );
 
     // A restart while a run goes on: the run keeps nothing.
     storage
@@ -226,7 +250,8 @@ async fn a_runs_state_is_stored_with_its_result_and_fenced(storage: Arc<dyn Stor
     assert!(matches!(restarted, SessionChange::Done(ref s) if s.state_bytes == 0));
     assert!(finish_run(&storage, ("r3", "m"), "s1", 0, Some(b"old interpreter")).await);
     let stored = sessions.run_state("s1").await.unwrap().unwrap();
-    assert_eq!((stored.state, stored.generation), (None, 1));
+    assert_eq!((stored.token, stored.generation), (None, 1));
+    assert_eq!(stored_state(&storage, "s1").await, None);
 }
 
 async fn deleting_a_session_cancels_its_runs_and_forgets_it(storage: Arc<dyn Storage>) {
@@ -258,6 +283,10 @@ async fn deleting_a_session_cancels_its_runs_and_forgets_it(storage: Arc<dyn Sto
     assert_eq!(record.state_bytes, 0);
     assert!(sessions.session("s1").await.unwrap().is_none());
     assert!(sessions.run_state("s1").await.unwrap().is_none());
+    assert!(
+        sessions.state("s1").await.unwrap().is_none(),
+        "its state went with it"
+    );
     let r2 = storage.task("r2").await.unwrap().unwrap();
     assert!(r2.cancel_requested, "the running run is asked to stop");
     let r3 = storage.task("r3").await.unwrap().unwrap();
@@ -321,8 +350,10 @@ async fn a_fork_copies_the_state_and_shares_nothing(storage: Arc<dyn Storage>) {
         child.settings.labels.get("agent").map(String::as_str),
         Some("a")
     );
-    let copied = sessions.run_state("c").await.unwrap().unwrap();
-    assert_eq!(copied.state.as_deref(), Some(&b"parent"[..]));
+    assert_eq!(
+        stored_state(&storage, "c").await.as_deref(),
+        Some(&b"parent"[..])
+    );
 
     // Each side's runs change only its own state.
     storage.insert_tasks(vec![run_of("c", "c1")]).await.unwrap();
@@ -332,16 +363,8 @@ async fn a_fork_copies_the_state_and_shares_nothing(storage: Arc<dyn Storage>) {
     storage.claim("n", 1, LEASE).await.unwrap();
     assert!(finish_run(&storage, ("r2", "n"), "p", 0, Some(b"parent 2")).await);
     let state = |id: &'static str| {
-        let sessions = storage.sessions();
-        async move {
-            sessions
-                .run_state(id)
-                .await
-                .unwrap()
-                .unwrap()
-                .state
-                .unwrap()
-        }
+        let storage = storage.clone();
+        async move { stored_state(&storage, id).await.unwrap() }
     };
     assert_eq!(state("p").await, b"parent 2");
     assert_eq!(state("c").await, b"child");

@@ -16,7 +16,7 @@ use super::artifacts;
 use super::limits::MemoryLimiter;
 use super::output::CappedOutput;
 use super::stop::{CancelHandle, StopReason, StopSignal, Stopped};
-use super::task::{SessionInput, Source, Task};
+use super::task::{SessionInput, Source, StoredState, Task};
 use super::task_thread;
 use super::workspace::{GUEST_DIRS, Workspace};
 use crate::sandbox::engine::HOST_THREAD_STACK;
@@ -24,7 +24,7 @@ use crate::sandbox::host_call::display::Displayed;
 use crate::sandbox::host_call::hooks::{NoHooks, Stream, TaskHooks};
 use crate::sandbox::host_call::services::{HostCalls, Services};
 use crate::sandbox::python::turn::{call_turn, session_source, task_source};
-use crate::sandbox::session::{Live, SessionState, SessionTurn};
+use crate::sandbox::session::{Held, Live, SessionState, SessionTurn};
 use crate::sandbox::wasi::disk_quota::DiskQuota;
 use crate::sandbox::wasi::open_files::OpenFiles;
 use crate::sandbox::{Entry, Prepared, Sandbox, SandboxError, TaskError, TaskState};
@@ -71,8 +71,9 @@ enum Mode<'a> {
     Task,
     Session {
         id: &'a str,
-        /// The stored state, as bytes and read.
-        stored: Option<(&'a [u8], &'a SessionState)>,
+        /// The state the run starts from: read from the stored bytes, or
+        /// the one the live instance holds.
+        stored: Option<&'a SessionState>,
         /// The most the new state may take, stored.
         max_state_bytes: u64,
     },
@@ -81,21 +82,34 @@ enum Mode<'a> {
 impl<'a> Mode<'a> {
     fn session_state(self) -> Option<&'a SessionState> {
         match self {
-            Mode::Session {
-                stored: Some((_, state)),
-                ..
-            } => Some(state),
-            _ => None,
+            Mode::Session { stored, .. } => stored,
+            Mode::Task => None,
         }
     }
 }
 
-/// A run's result, for a session run that ended well its new state, as
-/// stored, and the bytes of its artifacts.
+/// A session run's new state, as stored, and the token naming it.
+#[derive(Debug, Clone)]
+pub struct NewState {
+    pub token: String,
+    pub bytes: Vec<u8>,
+}
+
+impl From<NewState> for StoredState {
+    fn from(state: NewState) -> Self {
+        StoredState {
+            token: state.token,
+            bytes: Some(state.bytes.into()),
+        }
+    }
+}
+
+/// A run's result, for a session run that ended well its new state, and
+/// the bytes of its artifacts.
 #[derive(Debug)]
 pub struct Ran {
     pub result: TaskResult,
-    pub state: Option<Vec<u8>>,
+    pub state: Option<NewState>,
     /// The bytes of each of `result.artifacts`, in the same order.
     pub artifacts: Vec<Vec<u8>>,
     pub host_calls: HostCalls,
@@ -126,27 +140,38 @@ impl Sandbox {
         cancel: &CancelHandle,
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<Ran, TaskError> {
-        let state = match &task.session {
+        // A live instance holding the very state given is taken as it is;
+        // else the state is read from its bytes.
+        let (live, state) = match &task.session {
             Some(SessionInput {
-                state: Some(bytes), ..
-            }) => Some(SessionState::from_bytes(bytes)?),
-            _ => None,
+                id,
+                state: Some(stored),
+                ..
+            }) => match self.live.take(id, &stored.token) {
+                Some(live) => (Some(live.held), Some(live.state)),
+                None => match &stored.bytes {
+                    Some(bytes) => (None, Some(SessionState::from_bytes(bytes)?)),
+                    None => return Err(TaskError::StateNotHeld),
+                },
+            },
+            _ => (None, None),
         };
         let mode = match &task.session {
             None => Mode::Task,
             Some(session) => Mode::Session {
                 id: &session.id,
-                stored: session.state.as_deref().zip(state.as_ref()),
+                stored: state.as_ref(),
                 max_state_bytes: session.max_state_bytes,
             },
         };
-        self.run_in(task, mode, cancel, hooks)
+        self.run_in(task, mode, live, cancel, hooks)
     }
 
     fn run_in(
         &self,
         task: &Task,
         mode: Mode<'_>,
+        live: Option<Held>,
         cancel: &CancelHandle,
         hooks: Arc<dyn TaskHooks>,
     ) -> Result<Ran, TaskError> {
@@ -180,7 +205,7 @@ impl Sandbox {
             hooks,
             started,
         };
-        let execute = || self.execute(task, mode, prepared.as_deref(), &workspace, armed);
+        let execute = || self.execute(task, mode, live, prepared.as_deref(), &workspace, armed);
         // The guest's wasm stack lives on the native stack of the thread that
         // calls into it: a task thread has room for it, any other thread
         // hands the guest to a new thread that has.
@@ -205,6 +230,7 @@ impl Sandbox {
         &self,
         task: &Task,
         mode: Mode<'_>,
+        live: Option<Held>,
         wasm: Option<&Prepared>,
         workspace: &Workspace,
         armed: Armed<'_>,
@@ -290,14 +316,6 @@ impl Sandbox {
         // Declared before the store, so dropped after it: the slot is free
         // once the instance is gone (or kept live).
         let _slot = self.gate.enter();
-        let live = match mode {
-            Mode::Session {
-                id,
-                stored: Some((bytes, _)),
-                ..
-            } => self.live.take(id, bytes),
-            _ => None,
-        };
         let session_start = match (mode, &live) {
             (Mode::Task, _) => None,
             (_, Some(_)) => Some(SessionStart::Live),
@@ -341,15 +359,22 @@ impl Sandbox {
         let disk_exceeded = store.data().disk_quota.exceeded();
         let services = std::mem::replace(store.data_mut(), TaskState::idle()).services;
         let kept = kept.map(|kept| {
+            let token = uuid::Uuid::now_v7().simple().to_string();
             if let Mode::Session { id, .. } = mode {
                 self.live.keep(Live {
                     session: id.to_owned(),
-                    state: kept.state.as_slice().into(),
-                    store,
-                    instance: kept.live,
+                    token: token.clone(),
+                    state: kept.state,
+                    held: Held {
+                        instance: kept.live,
+                        store,
+                    },
                 });
             }
-            kept.state
+            NewState {
+                token,
+                bytes: kept.bytes,
+            }
         });
         let value = services.session_end.as_ref().and_then(|e| e.value.clone());
         let rolled_back = matches!(mode, Mode::Session { .. }) && kept.is_none();

@@ -75,9 +75,31 @@ pub struct SessionInput {
     /// is found by it.
     pub id: String,
     /// The session's stored state; `None` for its first run.
-    pub state: Option<Arc<[u8]>>,
+    pub state: Option<StoredState>,
     /// The most the new state may take, stored.
     pub max_state_bytes: u64,
+}
+
+/// A session's stored state as a run is given it: the token naming it and,
+/// unless the run is meant for the live instance holding it, its bytes.
+#[derive(Debug, Clone)]
+pub struct StoredState {
+    /// Names these very bytes: a run's new state gets a new token.
+    pub token: String,
+    /// `None`: the run takes the live instance holding `token`; where there
+    /// is none it is refused before it starts
+    /// ([`TaskError::StateNotHeld`](crate::sandbox::TaskError::StateNotHeld)),
+    /// to be given again with the bytes.
+    pub bytes: Option<Arc<[u8]>>,
+}
+
+impl SessionInput {
+    /// Whether only the live instance holding its state can run it.
+    pub fn needs_live(&self) -> bool {
+        self.state
+            .as_ref()
+            .is_some_and(|state| state.bytes.is_none())
+    }
 }
 
 impl Task {

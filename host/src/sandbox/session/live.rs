@@ -3,10 +3,12 @@
 //! restoring the stored state into a fresh instance.
 //!
 //! The stored state stays the truth. A live instance is used only when
-//! the state a run is given is, byte for byte, the state that instance
-//! was read back into; anything else (another node ran the session since,
-//! a restart, a fork, a rolled-back run, a result that was not recorded)
-//! finds no match and restores from the bytes. A run takes its instance
+//! the state a run is given is the state that instance was read back
+//! into, as the token naming that state says (each new state gets a new
+//! one, so the run need not carry the bytes to compare); anything else
+//! (another node ran the session since, a restart, a fork, a rolled-back
+//! run, a result that was not recorded) finds no match and restores from
+//! the bytes. A run takes its instance
 //! out while it runs and gives it back only if it ended well, so an
 //! instance a limit stopped half-way is dropped, never reused.
 //!
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
-use super::LiveInstance;
+use super::{LiveInstance, SessionState};
 use crate::sandbox::TaskState;
 
 /// How many sessions a sandbox keeps live, and for how long unused.
@@ -41,15 +43,23 @@ impl LiveSessions {
 /// One session's instance between its runs.
 pub(in crate::sandbox) struct Live {
     pub session: String,
-    /// The stored state the instance holds.
-    pub state: Arc<[u8]>,
+    /// The token of the stored state the instance holds.
+    pub token: String,
+    /// That state, as read (its next read-back starts from it).
+    pub state: SessionState,
+    pub held: Held,
+}
+
+/// A live instance and its store.
+pub(in crate::sandbox) struct Held {
     /// Declared before the store, so dropped first: the kernel stops
     /// tracking the memory before the pool resets it for another instance.
     pub instance: LiveInstance,
     pub store: Store<TaskState>,
 }
 
-struct Held {
+/// A live session in the cache, and when it was last used.
+struct Cached {
     live: Live,
     used: Instant,
 }
@@ -57,7 +67,7 @@ struct Held {
 /// The live sessions of one sandbox.
 pub(in crate::sandbox) struct LiveCache {
     config: LiveSessions,
-    held: Mutex<Vec<Held>>,
+    held: Mutex<Vec<Cached>>,
 }
 
 /// How often the sweeper looks for idle sessions.
@@ -85,15 +95,15 @@ impl LiveCache {
         self.config.capacity > 0
     }
 
-    /// `session`'s live instance if it holds exactly `state`. Any other
-    /// instance of the session is stale and dropped.
-    pub fn take(&self, session: &str, state: &[u8]) -> Option<Live> {
+    /// `session`'s live instance if it holds the state named `token`. Any
+    /// other instance of the session is stale and dropped.
+    pub fn take(&self, session: &str, token: &str) -> Option<Live> {
         let found = {
             let mut held = self.lock();
             let index = held.iter().position(|h| h.live.session == session)?;
             held.swap_remove(index).live
         };
-        (*found.state == *state).then_some(found)
+        (found.token == token).then_some(found)
     }
 
     /// Keep `live` for its session's next run.
@@ -109,7 +119,7 @@ impl LiveCache {
             } else {
                 None
             };
-            held.push(Held {
+            held.push(Cached {
                 live,
                 used: Instant::now(),
             });
@@ -122,7 +132,7 @@ impl LiveCache {
     fn sweep(&self) {
         let idle = {
             let mut held = self.lock();
-            let (idle, kept): (Vec<Held>, Vec<Held>) = std::mem::take(&mut *held)
+            let (idle, kept): (Vec<Cached>, Vec<Cached>) = std::mem::take(&mut *held)
                 .into_iter()
                 .partition(|h| h.used.elapsed() >= self.config.idle);
             *held = kept;
@@ -133,7 +143,7 @@ impl LiveCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Held>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Cached>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sandrun_api::{AppliedLimits, Outcome};
 use wasmtime::{Instance, Store};
 
-use super::{Capture, KnownPages, SessionState, StateError, TmpFiles, WriteTracker, guest_memory};
+use super::{Capture, SessionState, StateError, TmpFiles, WriteTracker, guest_memory};
 use crate::sandbox::run::execute::{Ending, classify, enter, exited, instantiate};
 use crate::sandbox::{Prepared, Sandbox, TaskError, TaskState};
 
@@ -26,19 +26,18 @@ pub(in crate::sandbox) struct SessionTurn<'a> {
     pub tmp: &'a Path,
 }
 
-/// An instance holding a session's state, with what its memory holds
-/// beyond the snapshot's and, when the kernel tracks them, the writes to
-/// it since it did.
+/// An instance holding a session's state, with, when the kernel tracks
+/// them, the writes to it since it did.
 pub(in crate::sandbox) struct LiveInstance {
     pub instance: Instance,
-    pub known: KnownPages,
     pub tracker: Option<WriteTracker>,
 }
 
-/// A run that ended well: its new state as stored, and the instance that
-/// holds it.
+/// A run that ended well: its new state, as stored and as read, and the
+/// instance that holds it.
 pub(in crate::sandbox) struct Kept {
-    pub state: Vec<u8>,
+    pub bytes: Vec<u8>,
+    pub state: SessionState,
     pub live: LiveInstance,
 }
 
@@ -59,15 +58,15 @@ impl Sandbox {
             .ok_or(TaskError::RuntimeNotLoaded(sandrun_api::Runtime::Python))?;
         let restore = turn.live.is_none();
         let began = Instant::now();
-        let (instance, mut known, tracker) = match turn.live {
+        let (instance, tracker) = match turn.live {
             Some(live) => {
                 let memory = guest_memory(store, &live.instance)?;
                 let size = memory.data_size(&*store);
                 store.data_mut().limiter.note_size(size);
-                (live.instance, live.known, live.tracker)
+                (live.instance, live.tracker)
             }
             None => match instantiate(store, prepared) {
-                Ok(instance) => (instance, KnownPages::default(), None),
+                Ok(instance) => (instance, None),
                 Err(error) => return Ok((classify(error, limits), None)),
             },
         };
@@ -78,7 +77,7 @@ impl Sandbox {
             memory.data(&*store).into()
         });
         if let Some(state) = turn.state.filter(|_| restore) {
-            known = state.restore(store, &instance, &python.snapshot_hash)?;
+            state.restore(store, &instance, &python.snapshot_hash)?;
         }
         let restored = began.elapsed();
         let code = match enter(store, prepared, &instance, turn.source) {
@@ -112,11 +111,11 @@ impl Sandbox {
             tmp,
             clock_ns: store.data().clock.elapsed_nanos(),
             runs: turn.state.map_or(0, SessionState::runs) + 1,
-            known: &known,
+            known: turn.state.map(|state| &state.memory),
             written: tracker.as_ref().and_then(WriteTracker::take_written),
         };
         let tracking = capture.written.is_some();
-        let (state, known) = capture.read(store, &instance)?;
+        let state = capture.read(store, &instance)?;
         // Go on tracking the same memory, or start (again) on what it is now.
         let memory = guest_memory(store, &instance)?.data(&*store);
         let tracker = match tracker {
@@ -127,8 +126,8 @@ impl Sandbox {
             }
         };
         let captured = began.elapsed();
-        let state = state.to_bytes();
-        let stored = state.len() as u64;
+        let bytes = state.to_bytes();
+        let stored = bytes.len() as u64;
         tracing::debug!(
             live = !restore,
             tracked = tracking,
@@ -147,12 +146,9 @@ impl Sandbox {
             )));
         }
         let kept = Kept {
+            bytes,
             state,
-            live: LiveInstance {
-                instance,
-                known,
-                tracker,
-            },
+            live: LiveInstance { instance, tracker },
         };
         Ok((exited(end.status), Some(kept)))
     }

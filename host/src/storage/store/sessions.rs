@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::Store;
 use crate::storage::dialect::{Conn, Dialect};
 use crate::storage::labels::Labelled;
-use crate::storage::statements::Statements;
+use crate::storage::statements::{SessionRows, Statements};
 use crate::storage::{
     EndReason, NewSession, RunState, SessionChange, SessionFilter, SessionRecord, SessionStore,
     StorageError, now_ms,
@@ -71,6 +71,10 @@ impl<D: Dialect> SessionStore for Store<D> {
         D::Db::run_state(&mut *self.conn().await?, id).await
     }
 
+    async fn state(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StorageError> {
+        D::Db::session_state(&mut *self.conn().await?, id).await
+    }
+
     async fn fork_session(
         &self,
         from: &str,
@@ -83,7 +87,8 @@ impl<D: Dialect> SessionStore for Store<D> {
         if !D::Db::copy_session(&mut tx, from, new).await? {
             return Err(StorageError::Corrupt("a held session vanished".into()));
         }
-        D::Db::copy_session_labels(&mut tx, from, &new.id).await?;
+        D::Db::copy_session_rows(&mut tx, SessionRows::Labels, from, &new.id).await?;
+        D::Db::copy_session_rows(&mut tx, SessionRows::State, from, &new.id).await?;
         let forked = Self::held_session(&mut tx, &new.id).await?;
         tx.commit().await?;
         Ok(SessionChange::Done(forked))
@@ -95,6 +100,7 @@ impl<D: Dialect> SessionStore for Store<D> {
             return Ok(change);
         }
         D::Db::forget_session_state(&mut tx, id).await?;
+        D::Db::delete_session_state(&mut tx, id).await?;
         let session = Self::held_session(&mut tx, id).await?;
         tx.commit().await?;
         Ok(SessionChange::Done(session))
@@ -137,6 +143,7 @@ impl<D: Dialect> SessionStore for Store<D> {
                 continue;
             }
             D::Db::end_session(&mut tx, &id, reason, now).await?;
+            D::Db::delete_session_state(&mut tx, &id).await?;
             tx.commit().await?;
             ended.push(id);
         }

@@ -17,7 +17,8 @@ pub use child::WorkerSpawn;
 
 use super::slot_job::{self, SlotJob};
 use crate::metrics::Metrics;
-use crate::sandbox::{LimitPolicy, Task};
+use crate::sandbox::{LimitPolicy, SessionInput, Task};
+use crate::worker::run_error::RunError;
 use affinity::Affinity;
 use supervisor::Supervised;
 
@@ -60,9 +61,16 @@ impl WorkerPool {
     }
 
     /// Where `task` waits for a worker: the inbox of the free worker holding
-    /// its session live, else the pool's queue.
-    pub fn jobs_for(&self, task: &Task) -> &mpsc::Sender<SlotJob> {
-        self.affinity.inbox_for(task).unwrap_or(&self.jobs)
+    /// its session live, else the pool's queue, unless the task came without
+    /// its session's state for such a worker.
+    pub fn jobs_for(&self, task: &Task) -> Result<&mpsc::Sender<SlotJob>, RunError> {
+        match self.affinity.inbox_for(task) {
+            Some(inbox) => Ok(inbox),
+            None if task.session.as_ref().is_some_and(SessionInput::needs_live) => {
+                Err(RunError::StateNotHeld)
+            }
+            None => Ok(&self.jobs),
+        }
     }
 }
 

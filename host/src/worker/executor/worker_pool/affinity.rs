@@ -1,8 +1,9 @@
 //! Which worker holds which session live, so that a session's next run
 //! goes back to that worker (into its own inbox) while the worker is free,
-//! and starts there at once. A busy or lost worker costs only speed: the
-//! run goes to the shared queue, and whichever worker takes it resumes the
-//! session from the stored state the run carries.
+//! and starts there at once, without the state's bytes. A busy or lost
+//! worker costs only speed: the run is refused at once, and the scheduler
+//! sends it again with the stored state, to the shared queue, where
+//! whichever worker takes it resumes the session from those bytes.
 //!
 //! What it remembers mirrors each worker's own cache: at most as many
 //! sessions per worker as the worker keeps, the least recently run going
