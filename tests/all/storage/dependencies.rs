@@ -19,6 +19,7 @@ on_both_backends!(
     dependencies_already_ended_decide_at_once,
     a_dependency_given_up_on_or_cancelled_ends_its_dependents,
     a_dependency_ending_while_its_dependent_is_inserted_is_never_missed,
+    dependencies_failing_at_once_cancel_a_tangled_graph_without_a_deadlock,
 );
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -256,5 +257,46 @@ async fn a_dependency_ending_while_its_dependent_is_inserted_is_never_missed(
         );
         assert_eq!(claim_all(&storage).await, [dependent.clone()]);
         finish(&storage, &dependent, TaskStatus::Succeeded).await;
+    }
+}
+
+async fn dependencies_failing_at_once_cancel_a_tangled_graph_without_a_deadlock(
+    storage: Arc<dyn Storage>,
+) {
+    for round in 0..10 {
+        let roots = [format!("r{round}-a"), format!("r{round}-b")];
+        let roots_inserted: Vec<NewTask> = roots.iter().map(|id| new_task(id)).collect();
+        storage.insert_tasks(roots_inserted).await.unwrap();
+        // Each waits for both roots and for some of the tasks made before
+        // it, so both failures reach most of them by several paths.
+        let mut made: Vec<String> = roots.to_vec();
+        for i in 0..8 {
+            let id = format!("r{round}-w{i}");
+            let on: Vec<&str> = made
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j < 2 || (i + j + round) % 3 != 0)
+                .map(|(_, id)| id.as_str())
+                .collect();
+            storage
+                .insert_tasks(vec![waiting_for(&id, &on)])
+                .await
+                .unwrap();
+            made.push(id);
+        }
+        assert_eq!(claim_all(&storage).await, roots.to_vec());
+        let failing: Vec<_> = roots
+            .iter()
+            .map(|id| {
+                let (storage, id) = (storage.clone(), id.clone());
+                tokio::spawn(async move { finish(&storage, &id, TaskStatus::Failed).await })
+            })
+            .collect();
+        for failed in failing {
+            failed.await.expect("both ends are recorded");
+        }
+        for id in &made[2..] {
+            assert_eq!(status(&storage, id).await, TaskStatus::Cancelled, "{id}");
+        }
     }
 }

@@ -3,12 +3,17 @@
 //! transaction that ended the last task it waited for, so no crash between
 //! the two can leave it waiting for ever.
 //!
-//! Rows are held in the order the edges run (a dependency, then the tasks
-//! waiting for it), so the tasks ending it and the inserts waiting for it
-//! take their turns: an insert holds the tasks it will wait for, so none
-//! ends unseen while it is written; an end holds each waiting task before
-//! reading what that task waits for, so of two dependencies ending at
-//! once, the second to commit sees the first as ended.
+//! An insert holds the tasks it will wait for, so none ends unseen while
+//! it is written; an end holds each waiting task before reading what that
+//! task waits for, so of two dependencies ending at once, the second to
+//! commit sees the first as ended. Every transaction holds those rows in
+//! the order of their ids, which is the order they were made in (ids are
+//! UUIDv7, and a task is made after what it waits for), so two of them do
+//! not each hold a row the other waits for. (Nodes whose clocks disagree
+//! could make a task an id below one it waits for; Postgres then finds the
+//! deadlock and ends one transaction, whose task runs again.)
+
+use std::collections::BTreeSet;
 
 use sandrun_api::TaskStatus;
 
@@ -25,8 +30,9 @@ impl<D: Dialect> Store<D> {
         conn: &mut Conn<D>,
         task: &NewTask,
     ) -> Result<Readiness, StorageError> {
-        let mut found = Vec::with_capacity(task.request.depends_on.len());
-        for id in &task.request.depends_on {
+        let held: BTreeSet<&String> = task.request.depends_on.iter().collect();
+        let mut found = Vec::with_capacity(held.len());
+        for id in held {
             let status = if D::Db::lock_row(conn, D::LOCK_TASK, id).await? {
                 D::Db::status(conn, id).await?
             } else {
@@ -57,42 +63,44 @@ impl<D: Dialect> Store<D> {
         ended: &str,
     ) -> Result<(), StorageError> {
         let mut queued = false;
-        let mut ended = vec![ended.to_owned()];
-        while let Some(id) = ended.pop() {
-            for waiting in D::Db::waiting_dependents(conn, &id).await? {
-                if !D::Db::lock_row(conn, D::LOCK_TASK, &waiting).await? {
-                    continue;
+        // The lowest id first: the tasks a doomed one adds all come after it.
+        let mut pending: BTreeSet<String> = D::Db::waiting_dependents(conn, ended)
+            .await?
+            .into_iter()
+            .collect();
+        while let Some(waiting) = pending.pop_first() {
+            if !D::Db::lock_row(conn, D::LOCK_TASK, &waiting).await? {
+                continue;
+            }
+            let Some(record) = D::Db::task(conn, Lookup::Id(&waiting)).await? else {
+                continue;
+            };
+            if record.status != TaskStatus::Waiting {
+                continue;
+            }
+            let dependencies = D::Db::dependencies_of(conn, &waiting)
+                .await?
+                .into_iter()
+                .map(|(id, status)| {
+                    let status = status.map(|s| {
+                        TaskStatus::parse(&s)
+                            .ok_or_else(|| StorageError::Corrupt(format!("status `{s}`")))
+                    });
+                    Ok((id, status.transpose()?))
+                })
+                .collect::<Result<Vec<_>, StorageError>>()?;
+            match readiness(&dependencies, record.request.run_on_failure) {
+                Readiness::Waiting => {}
+                Readiness::Ready => {
+                    let now = now_ms();
+                    D::Db::release_waiting(conn, &waiting, now).await?;
+                    let event = status_event(TaskStatus::Queued, 0, now);
+                    D::append_events(conn, &waiting, &[event]).await?;
+                    queued = true;
                 }
-                let Some(record) = D::Db::task(conn, Lookup::Id(&waiting)).await? else {
-                    continue;
-                };
-                if record.status != TaskStatus::Waiting {
-                    continue;
-                }
-                let dependencies = D::Db::dependencies_of(conn, &waiting)
-                    .await?
-                    .into_iter()
-                    .map(|(id, status)| {
-                        let status = status.map(|s| {
-                            TaskStatus::parse(&s)
-                                .ok_or_else(|| StorageError::Corrupt(format!("status `{s}`")))
-                        });
-                        Ok((id, status.transpose()?))
-                    })
-                    .collect::<Result<Vec<_>, StorageError>>()?;
-                match readiness(&dependencies, record.request.run_on_failure) {
-                    Readiness::Waiting => {}
-                    Readiness::Ready => {
-                        let now = now_ms();
-                        D::Db::release_waiting(conn, &waiting, now).await?;
-                        let event = status_event(TaskStatus::Queued, 0, now);
-                        D::append_events(conn, &waiting, &[event]).await?;
-                        queued = true;
-                    }
-                    Readiness::Doomed(reason) => {
-                        Self::doom(conn, &waiting, &reason).await?;
-                        ended.push(waiting);
-                    }
+                Readiness::Doomed(reason) => {
+                    Self::doom(conn, &waiting, &reason).await?;
+                    pending.extend(D::Db::waiting_dependents(conn, &waiting).await?);
                 }
             }
         }
