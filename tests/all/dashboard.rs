@@ -295,10 +295,12 @@ async fn the_run_box_runs_python_and_shows_what_it_displayed_and_left() {
         return;
     };
     let code = "import matplotlib.pyplot as plt\n\
+                import pandas as pd\n\
                 plt.plot([1, 3, 2])\n\
                 plt.savefig('/output/chart.png')\n\
                 open('/output/note.txt', 'w').write('kept')\n\
-                print('drawn')";
+                print('drawn')\n\
+                pd.DataFrame({'a': [1, 2], 'b': [3, 4]})";
     browser.type_into("#run-code", code).await;
     browser
         .click("form[aria-label='Run Python'] button[type=submit]")
@@ -324,6 +326,24 @@ async fn the_run_box_runs_python_and_shows_what_it_displayed_and_left() {
             "the chart artifact",
             "const i = document.querySelector('#artifacts img'); return !!i && i.naturalWidth > 0",
         )
+        .await;
+    // The trailing DataFrame's HTML, in its sandboxed frame.
+    browser
+        .until(
+            "the displayed table",
+            "return !!document.querySelector('#rich iframe')",
+        )
+        .await;
+    browser.client.enter_frame(0).await.unwrap();
+    browser
+        .until(
+            "the table's cells",
+            "return document.querySelectorAll('table td').length === 4",
+        )
+        .await;
+    browser.client.enter_parent_frame().await.unwrap();
+    browser
+        .eval("document.getElementById('t-rich').scrollIntoView(); return true")
         .await;
     browser.screenshot("task-rich").await;
     let errors = browser.console_errors().await;
