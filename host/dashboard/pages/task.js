@@ -36,6 +36,7 @@ export function render(main, { id, navigate, failed }) {
   );
 
   let task = null;
+  let shownStatus = null; // the buttons are for this status
   let submitted = null;
   let streamed = false;
   const liveLogs = [];
@@ -45,7 +46,10 @@ export function render(main, { id, navigate, failed }) {
     task = next;
     fill(title, "Task ", h("span", { class: "mono", title: task.id }, short(task.id)), " ", badge(task.status));
     fill(facts, factList(task));
-    fill(actions, buttons());
+    // Kept while the status holds, so a click (or an armed delete) is not
+    // lost to an update.
+    if (task.status !== shownStatus) fill(actions, buttons());
+    shownStatus = task.status;
     if (task.progress !== undefined && task.progress !== null) {
       fill(progress, h("label", { for: "progress" }, "Progress"),
         h("progress", { id: "progress", max: 1, value: task.progress }, `${Math.round(task.progress * 100)}%`));

@@ -179,17 +179,22 @@ impl Browser {
             .await;
     }
 
-    /// Click the first element `selector` picks, once there is one.
+    /// Click the first element `selector` picks, once there is one; if the
+    /// page replaced it between finding and clicking, the new one.
     pub async fn click(&self, selector: &str) {
         let script = format!("return !!document.querySelector({})", json!(selector));
-        self.until(&format!("`{selector}`"), &script).await;
-        self.client
-            .find(fantoccini::Locator::Css(selector))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+        for tries_left in (0..3).rev() {
+            self.until(&format!("`{selector}`"), &script).await;
+            let clicked = match self.client.find(fantoccini::Locator::Css(selector)).await {
+                Ok(element) => element.click().await,
+                Err(e) => Err(e),
+            };
+            match clicked {
+                Ok(()) => return,
+                Err(e) if tries_left > 0 && e.to_string().contains("stale") => {}
+                Err(e) => panic!("clicking {selector}: {e}"),
+            }
+        }
     }
 
     /// Type `text` into the field `selector` picks, replacing what it held.
