@@ -43,6 +43,17 @@ function onOverview(listener) {
   return () => listeners.delete(listener);
 }
 
+/** Call `load()` whenever the queue moved (a count or the newest task
+ * changed) since the overview last said, not for the first overview. */
+function onQueueChange(load) {
+  let seen = null;
+  return onOverview((overview) => {
+    const now = JSON.stringify([overview.counts, overview.newest_task_id]);
+    if (seen !== null && seen !== now) load();
+    seen = now;
+  });
+}
+
 function connect() {
   stream?.close();
   stream = follow("/v1/overview/events", (name, data) => {
@@ -69,7 +80,7 @@ function route() {
       else link.removeAttribute("aria-current");
     }
     fill(main);
-    const context = { params, id: match[1], onOverview, navigate, failed };
+    const context = { params, id: match[1], onOverview, onQueueChange, navigate, failed };
     leave = page.render(main, context) || (() => {});
     return;
   }

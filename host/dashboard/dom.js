@@ -42,6 +42,11 @@ export function fill(element, ...children) {
   return element;
 }
 
+/** A term and its value, for a `<dl>`. */
+export function fact(name, value) {
+  return [h("dt", {}, name), h("dd", {}, value)];
+}
+
 /** A status badge. */
 export function badge(status) {
   return h("span", { class: `badge s-${status}` }, status.replace("_", " "));

@@ -7,7 +7,7 @@ import { ago, count, short } from "../format.js";
 
 const PAGE = 25;
 
-export function render(main, { params, navigate, onOverview, failed }) {
+export function render(main, { params, navigate, onQueueChange, failed }) {
   const body = h("div", { class: "panel" }, h("p", { class: "muted" }, "Loading…"));
   const pager = h("div", { class: "pager" });
   main.append(h("h1", {}, "Batches"), body, pager);
@@ -28,12 +28,7 @@ export function render(main, { params, navigate, onOverview, failed }) {
   }
 
   load();
-  let seen = null;
-  return onOverview((overview) => {
-    const now = JSON.stringify(overview.counts);
-    if (seen !== null && seen !== now) load();
-    seen = now;
-  });
+  return onQueueChange(load);
 }
 
 function table(batches) {

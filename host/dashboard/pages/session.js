@@ -4,7 +4,7 @@
 
 import { follow, get, post, remove } from "../api.js";
 import { actor, twice } from "../actions.js";
-import { badge, fill, h } from "../dom.js";
+import { badge, fact, fill, h } from "../dom.js";
 import { bytes, ms, short, time } from "../format.js";
 import { python } from "../highlight.js";
 
@@ -145,6 +145,3 @@ export function render(main, { id, navigate, failed }) {
   };
 }
 
-function fact(name, value) {
-  return [h("dt", {}, name), h("dd", {}, value)];
-}

@@ -7,7 +7,7 @@ import { ago, bytes, count, short } from "../format.js";
 
 const PAGE = 25;
 
-export function render(main, { params, navigate, onOverview, failed }) {
+export function render(main, { params, navigate, onQueueChange, failed }) {
   const body = h("div", { class: "panel" }, h("p", { class: "muted" }, "Loading…"));
   const message = h("p", { role: "status", "aria-live": "polite" });
   const pager = h("div", { class: "pager" });
@@ -49,12 +49,7 @@ export function render(main, { params, navigate, onOverview, failed }) {
   }
 
   load();
-  let seen = null;
-  return onOverview((overview) => {
-    const now = JSON.stringify([overview.counts, overview.newest_task_id]);
-    if (seen !== null && seen !== now) load();
-    seen = now;
-  });
+  return onQueueChange(load);
 }
 
 function table(sessions) {

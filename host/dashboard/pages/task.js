@@ -4,7 +4,7 @@
 
 import { blob, follow, get, post, remove } from "../api.js";
 import { actor, twice } from "../actions.js";
-import { badge, fill, h } from "../dom.js";
+import { badge, fact, fill, h } from "../dom.js";
 import { bytes, count, ms, short, time } from "../format.js";
 import { python } from "../highlight.js";
 
@@ -178,10 +178,6 @@ export function render(main, { id, navigate, failed }) {
     events?.close();
     for (const url of objectUrls) URL.revokeObjectURL(url);
   };
-}
-
-function fact(name, value) {
-  return [h("dt", {}, name), h("dd", {}, value)];
 }
 
 function factList(task) {

@@ -9,7 +9,7 @@ import { ago, ms, short, span } from "../format.js";
 const PAGE = 25;
 const FILTERS = ["status", "runtime", "label", "batch", "created_after", "created_before"];
 
-export function render(main, { params, onOverview, navigate, failed }) {
+export function render(main, { params, onQueueChange, navigate, failed }) {
   const rows = h("tbody", {});
   const table = h("table", { "aria-label": "Tasks" },
     h("thead", {}, h("tr", {},
@@ -23,7 +23,6 @@ export function render(main, { params, onOverview, navigate, failed }) {
     filterForm(params, navigate), h("div", { class: "panel" }, table, status), pager);
 
   let shown = null; // ids on the page, to mark the new ones
-  let seen = null; // what the overview said when the page was last read
   const cursor = params.get("cursor");
 
   async function load() {
@@ -46,12 +45,7 @@ export function render(main, { params, onOverview, navigate, failed }) {
   }
 
   load();
-  if (cursor) return () => {};
-  return onOverview((overview) => {
-    const now = JSON.stringify([overview.counts, overview.newest_task_id]);
-    if (seen !== null && seen !== now) load();
-    seen = now;
-  });
+  return cursor ? () => {} : onQueueChange(load);
 }
 
 function link(params, cursor) {
